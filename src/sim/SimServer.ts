@@ -1,0 +1,279 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Faults, validateFaultOptions } from './Faults.js';
+import type { FaultAction, FaultOptions } from './Faults.js';
+import { RequestLog } from './RequestLog.js';
+
+/** A parsed request as handed to an API handler. */
+export interface SimRequest {
+  method: string;
+  /** The path as sent, percent-decoding left to the handler. */
+  path: string;
+  /** The raw query string without `?`. */
+  query: string;
+  url: URL;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** What an API handler answers. The server adds Content-Length and Date. */
+export interface SimResponse {
+  status: number;
+  headers?: Record<string, string | string[]>;
+  body?: string | Buffer;
+}
+
+/** One simulated API (EM or VB365) behind a SimServer. */
+export interface SimHandler {
+  /** The route template for the request log, e.g. `GET /api/query?type=RestoreSession`. */
+  template(req: SimRequest): string;
+  handle(req: SimRequest): SimResponse | Promise<SimResponse>;
+  /** The API's own error representation, used for injected status faults. */
+  errorResponse(req: SimRequest, status: number, message: string): SimResponse;
+  /** Told once the server listens, so hrefs can be absolute on the simulator's own base URL. */
+  setBaseUrl(baseUrl: string): void;
+}
+
+export interface TlsMaterial {
+  key: string;
+  cert: string;
+}
+
+export interface SimServerOptions {
+  handler: SimHandler;
+  log?: RequestLog;
+  faults?: Faults;
+  tls?: TlsMaterial;
+  host?: string;
+  port?: number;
+  /** Called for `POST /_sim/expire` and by the `expireAll` control. */
+  onExpireAll?: () => void;
+  /** Extra fields for `GET /_sim/stats`. */
+  extraStats?: () => Record<string, unknown>;
+}
+
+/** The path prefix of the simulator's own control surface; no Veeam API uses it. */
+export const SIM_PREFIX = '/_sim';
+
+/**
+ * A real HTTP(S) server in front of one simulated API: request log, fault knobs, and the
+ * `/_sim` control routes. It knows nothing of Veeam; the handler does.
+ */
+export class SimServer {
+  readonly log: RequestLog;
+  readonly faults: Faults;
+  private readonly server: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private baseUrl = '';
+
+  constructor(private readonly options: SimServerOptions) {
+    this.log = options.log ?? new RequestLog();
+    this.faults = options.faults ?? new Faults();
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      this.onRequest(req, res).catch((err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`simulator error: ${err instanceof Error ? err.message : String(err)}`);
+        } else res.destroy();
+      });
+    };
+    this.server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, listener) : http.createServer(listener);
+    this.server.keepAliveTimeout = 5_000;
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server.on('secureConnection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  /** Listens (default 127.0.0.1:0) and returns the base URL, e.g. `http://127.0.0.1:41234`. */
+  async listen(): Promise<string> {
+    const host = this.options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = this.server.address() as AddressInfo;
+    this.baseUrl = `${this.options.tls ? 'https' : 'http'}://${host}:${port}`;
+    this.options.handler.setBaseUrl(this.baseUrl);
+    return this.baseUrl;
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  /** Stops listening and drops every connection, hung ones included. */
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.server.closeAllConnections?.();
+    await closed;
+  }
+
+  private wait(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const rawUrl = req.url ?? '/';
+    const qIndex = rawUrl.indexOf('?');
+    const simReq: SimRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: qIndex >= 0 ? rawUrl.slice(0, qIndex) : rawUrl,
+      query: qIndex >= 0 ? rawUrl.slice(qIndex + 1) : '',
+      url: new URL(rawUrl, this.baseUrl || 'http://127.0.0.1'),
+      headers: req.headers,
+      body,
+    };
+
+    if (simReq.path === SIM_PREFIX || simReq.path.startsWith(`${SIM_PREFIX}/`)) {
+      this.send(res, this.control(simReq));
+      return;
+    }
+
+    const handler = this.options.handler;
+    const template = handler.template(simReq);
+    const action = this.faults.pick(simReq.method, rawUrl);
+    const record = (status: number, fault?: string): void => {
+      this.log.record({ method: simReq.method, path: simReq.path, query: simReq.query, template, status, ...(fault ? { fault } : {}) });
+    };
+
+    await this.wait(this.faults.delay());
+
+    if (action && 'reset' in action) {
+      record(0, 'reset');
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (action && 'hang' in action) {
+      record(0, 'hang');
+      return;
+    }
+    if (action && 'status' in action) {
+      const response = handler.errorResponse(simReq, action.status, action.message ?? defaultMessage(action.status));
+      if (action.retryAfter !== undefined) response.headers = { ...response.headers, 'retry-after': String(action.retryAfter) };
+      record(action.status, 'status');
+      this.send(res, response);
+      return;
+    }
+
+    const response = await handler.handle(simReq);
+    record(response.status, action ? faultName(action) : undefined);
+    if (action && 'malformed' in action) {
+      this.send(res, { ...response, body: corrupt(response.body) });
+      return;
+    }
+    if (action && 'slowBody' in action) {
+      await this.sendSlowly(res, response, action.slowBody.chunkBytes, action.slowBody.chunkDelayMs);
+      return;
+    }
+    this.send(res, response);
+  }
+
+  private send(res: http.ServerResponse, response: SimResponse): void {
+    const body = toBuffer(response.body);
+    res.writeHead(response.status, { ...response.headers, 'content-length': String(body.length) });
+    res.end(body);
+  }
+
+  private async sendSlowly(res: http.ServerResponse, response: SimResponse, chunkBytes: number, delayMs: number): Promise<void> {
+    const body = toBuffer(response.body);
+    res.writeHead(response.status, { ...response.headers, 'content-length': String(body.length) });
+    const size = Math.max(1, chunkBytes);
+    for (let offset = 0; offset < body.length; offset += size) {
+      if (res.destroyed) return;
+      res.write(body.subarray(offset, offset + size));
+      if (offset + size < body.length) await this.wait(delayMs);
+    }
+    res.end();
+  }
+
+  /** `/_sim/stats`, `/_sim/stats/reset`, `/_sim/faults`, `/_sim/expire`, `/_sim/log`. */
+  private control(req: SimRequest): SimResponse {
+    const json = (status: number, value: unknown): SimResponse => ({
+      status,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify(value),
+    });
+    const route = `${req.method} ${req.path.replace(/\/+$/, '')}`;
+    switch (route) {
+      case `GET ${SIM_PREFIX}/stats`:
+        return json(200, { ...this.log.stats(), ...this.options.extraStats?.() });
+      case `POST ${SIM_PREFIX}/stats/reset`:
+        this.log.reset();
+        return json(200, { ok: true });
+      case `GET ${SIM_PREFIX}/log`:
+        return json(200, this.log.all().slice(-1000));
+      case `GET ${SIM_PREFIX}/faults`:
+        return json(200, this.faults.describe());
+      case `POST ${SIM_PREFIX}/faults`:
+      case `PUT ${SIM_PREFIX}/faults`: {
+        let parsed: unknown;
+        try {
+          parsed = req.body.length ? JSON.parse(req.body.toString('utf8')) : {};
+          validateFaultOptions(parsed);
+        } catch (err) {
+          return json(400, { error: err instanceof Error ? err.message : String(err) });
+        }
+        this.faults.set(parsed as FaultOptions);
+        return json(200, this.faults.describe());
+      }
+      case `DELETE ${SIM_PREFIX}/faults`:
+        this.faults.clear();
+        return json(200, this.faults.describe());
+      case `POST ${SIM_PREFIX}/expire`:
+        this.options.onExpireAll?.();
+        return json(200, { ok: true });
+      default:
+        return json(404, { error: `unknown simulator control route ${route}` });
+    }
+  }
+}
+
+function faultName(action: FaultAction): string {
+  return Object.keys(action)[0] ?? 'fault';
+}
+
+function defaultMessage(status: number): string {
+  return http.STATUS_CODES[status] ?? `HTTP ${status}`;
+}
+
+function toBuffer(body: string | Buffer | undefined): Buffer {
+  if (body === undefined) return Buffer.alloc(0);
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+}
+
+/** Half the body plus bytes no XML or JSON parser accepts. */
+function corrupt(body: string | Buffer | undefined): Buffer {
+  const buf = toBuffer(body);
+  return Buffer.concat([buf.subarray(0, Math.floor(buf.length / 2)), Buffer.from('<<\u0000{"garbage')]);
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
