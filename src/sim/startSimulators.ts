@@ -1,0 +1,180 @@
+import selfsigned from 'selfsigned';
+import { systemClock } from './clock.js';
+import type { Clock } from './clock.js';
+import { EmSimulator } from './em/EmSimulator.js';
+import { Faults } from './Faults.js';
+import type { FaultOptions } from './Faults.js';
+import { RequestLog } from './RequestLog.js';
+import { SimServer } from './SimServer.js';
+import type { TlsMaterial } from './SimServer.js';
+import { VboSimulator } from './vbo/VboSimulator.js';
+import type { VboApiVersion } from './vbo/VboSimulator.js';
+import { generateEmWorld, generateVboWorld } from './world/generateWorld.js';
+import type { EmServerWorld, VboServerWorld, WorldOptions } from './world/types.js';
+import { Random } from './Random.js';
+
+export type SimulatedKind = 'enterprise-manager' | 'microsoft365';
+
+interface SimulatedServerBase {
+  name: string;
+  /** Where a client points: EM `http://127.0.0.1:PORT/api`, VB365 `http://127.0.0.1:PORT`. */
+  url: string;
+  /** The server's origin, e.g. `http://127.0.0.1:PORT` (control routes live at `${baseUrl}/_sim`). */
+  baseUrl: string;
+  username: string;
+  password: string;
+  log: RequestLog;
+  faults: Faults;
+  /** Invalidates every EM logon session / VB365 token now. */
+  expireAll(): void;
+  close(): Promise<void>;
+}
+
+export interface SimulatedEm extends SimulatedServerBase {
+  kind: 'enterprise-manager';
+  world: EmServerWorld;
+  sim: EmSimulator;
+}
+
+export interface SimulatedVbo extends SimulatedServerBase {
+  kind: 'microsoft365';
+  apiVersion: VboApiVersion;
+  world: VboServerWorld;
+  sim: VboSimulator;
+}
+
+export type SimulatedServer = SimulatedEm | SimulatedVbo;
+
+export interface StartSimulatorsOptions {
+  /** Number of Enterprise Manager servers (named em-1, em-2, ...). Default 3. */
+  em?: number;
+  /** VB365 servers: a count, or their API versions in order (named m365-1, ...). Default `['v8', 'v6']`. */
+  vbo?: number | VboApiVersion[];
+  /** Restore sessions per server. Default 300. */
+  sessionsPerServer?: number;
+  seed?: number | string;
+  /** Serve HTTPS with one self-signed certificate for all servers. Default false. */
+  tls?: boolean;
+  clock?: Clock;
+  /** Fault knobs applied to every server at start (each server gets its own independent copy). */
+  faults?: FaultOptions;
+  /** Idle timeout of EM logon sessions, ms. Default 15 minutes. */
+  emSessionTimeoutMs?: number;
+  /** Lifetime of VB365 access tokens, seconds. Default 3600. */
+  vboTokenLifetimeSec?: number;
+  world?: Omit<WorldOptions, 'seed' | 'sessionsPerServer'>;
+  host?: string;
+}
+
+export interface Simulators {
+  servers: SimulatedServer[];
+  em: SimulatedEm[];
+  vbo: SimulatedVbo[];
+  /** PEM of the self-signed certificate when `tls` is on; trust it as a CA. */
+  ca?: string;
+  /** One line of JSON describing every server, as `npm run sim` prints it. */
+  describe(): SimulatorsDescription;
+  close(): Promise<void>;
+}
+
+export interface SimulatorsDescription {
+  servers: { name: string; kind: SimulatedKind; url: string; apiVersion?: VboApiVersion; username: string; password: string }[];
+}
+
+const DEFAULT_VBO_VERSIONS: VboApiVersion[] = ['v8', 'v6'];
+
+/** Starts EM and VB365 simulators on free loopback ports, each with its own world, log and faults. */
+export async function startSimulators(options: StartSimulatorsOptions = {}): Promise<Simulators> {
+  const seed = options.seed ?? 1;
+  const clock = options.clock ?? systemClock;
+  const worldOptions: WorldOptions = { ...options.world, seed, sessionsPerServer: options.sessionsPerServer ?? 300 };
+  const versions = resolveVersions(options.vbo);
+  const tls = options.tls ? await selfSignedCertificate() : undefined;
+  const credentials = new Random(`credentials:${seed}`);
+  const started: SimulatedServer[] = [];
+
+  try {
+    for (let i = 1; i <= (options.em ?? 3); i++) {
+      const name = `em-${i}`;
+      const log = new RequestLog();
+      const world = generateEmWorld(name, worldOptions);
+      const username = `SIM\\graph-reader${i}`;
+      const password = `em-${credentials.guid().slice(0, 13)}`;
+      const sim = new EmSimulator({ world, log, username, password, clock, ...(options.emSessionTimeoutMs ? { sessionTimeoutMs: options.emSessionTimeoutMs } : {}) });
+      const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
+      const server = new SimServer({ handler: sim, log, faults, ...hostAndTls(options.host, tls), onExpireAll: () => sim.expireAll(), extraStats: () => ({ activeSessions: sim.activeSessions() }) });
+      const baseUrl = await server.listen();
+      started.push({ kind: 'enterprise-manager', name, url: `${baseUrl}/api`, baseUrl, username, password, log, faults, world, sim, expireAll: () => sim.expireAll(), close: () => server.close() });
+    }
+    for (let i = 1; i <= versions.length; i++) {
+      const name = `m365-${i}`;
+      const apiVersion = versions[i - 1]!;
+      const log = new RequestLog();
+      const world = generateVboWorld(name, worldOptions);
+      const username = `graph-reader${i}@sim.onmicrosoft.com`;
+      const password = `vbo-${credentials.guid().slice(0, 13)}`;
+      const sim = new VboSimulator({
+        world,
+        log,
+        apiVersion,
+        username,
+        password,
+        clock,
+        ...(options.vboTokenLifetimeSec ? { tokenLifetimeSec: options.vboTokenLifetimeSec } : {}),
+        ...(options.world?.quirks ? { quirks: options.world.quirks } : {}),
+      });
+      const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
+      const server = new SimServer({ handler: sim, log, faults, ...hostAndTls(options.host, tls), onExpireAll: () => sim.expireAll(), extraStats: () => ({ activeTokens: sim.activeTokens() }) });
+      const baseUrl = await server.listen();
+      started.push({ kind: 'microsoft365', name, url: baseUrl, baseUrl, apiVersion, username, password, log, faults, world, sim, expireAll: () => sim.expireAll(), close: () => server.close() });
+    }
+  } catch (err) {
+    await Promise.allSettled(started.map((s) => s.close()));
+    throw err;
+  }
+
+  return {
+    servers: started,
+    em: started.filter((s): s is SimulatedEm => s.kind === 'enterprise-manager'),
+    vbo: started.filter((s): s is SimulatedVbo => s.kind === 'microsoft365'),
+    ...(tls ? { ca: tls.cert } : {}),
+    describe: () => ({
+      servers: started.map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        url: s.url,
+        ...(s.kind === 'microsoft365' ? { apiVersion: s.apiVersion } : {}),
+        username: s.username,
+        password: s.password,
+      })),
+    }),
+    close: async () => {
+      await Promise.allSettled(started.map((s) => s.close()));
+    },
+  };
+}
+
+function hostAndTls(host: string | undefined, tls: TlsMaterial | undefined): { host?: string; tls?: TlsMaterial } {
+  return { ...(host ? { host } : {}), ...(tls ? { tls } : {}) };
+}
+
+function resolveVersions(vbo: StartSimulatorsOptions['vbo']): VboApiVersion[] {
+  if (vbo === undefined) return DEFAULT_VBO_VERSIONS;
+  if (Array.isArray(vbo)) return vbo;
+  // A count: the first is the newest API, the rest cycle through older ones so demos show both shapes.
+  const cycle: VboApiVersion[] = ['v8', 'v6', 'v7', 'v5', 'v4', 'v3', 'v2', 'v1'];
+  return Array.from({ length: vbo }, (_, i) => cycle[i % cycle.length]!);
+}
+
+/** A self-signed certificate for 127.0.0.1 / localhost, valid for a year. */
+export async function selfSignedCertificate(): Promise<TlsMaterial> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+    ],
+  });
+  return { key: pems.private, cert: pems.cert };
+}
