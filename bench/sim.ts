@@ -39,7 +39,14 @@ const tokenRes = await fetch(`${vbo.url}/v8/token`, {
 });
 const { access_token: vboToken } = (await tokenRes.json()) as { access_token: string };
 
-interface Result { name: string; requests: number; pagesPerSec: number; msPerPage: number; mbPerSec: number; bytesPerPage: number }
+interface Result {
+  name: string;
+  requests: number;
+  pagesPerSec: number;
+  msPerPage: number;
+  mbPerSec: number;
+  bytesPerPage: number;
+}
 
 async function run(name: string, url: (i: number) => string, headers: Record<string, string>): Promise<Result> {
   let next = 0;
@@ -57,15 +64,45 @@ async function run(name: string, url: (i: number) => string, headers: Record<str
     }),
   );
   const seconds = (performance.now() - start) / 1000;
-  return { name, requests, pagesPerSec: requests / seconds, msPerPage: (seconds * 1000) / requests, mbPerSec: bytes / seconds / 1e6, bytesPerPage: bytes / requests };
+  return {
+    name,
+    requests,
+    pagesPerSec: requests / seconds,
+    msPerPage: (seconds * 1000) / requests,
+    mbPerSec: bytes / seconds / 1e6,
+    bytesPerPage: bytes / requests,
+  };
 }
 
 const pages = Math.max(1, Math.floor(sessions / 500));
 const results: Result[] = [];
-results.push(await run('EM query 500 Entities XML', (i) => `${em.url}/query?type=RestoreSession&format=Entities&sortDesc=CreationTime&pageSize=500&page=${(i % pages) + 1}`, { 'x-restsvcsessionid': emToken }));
-results.push(await run('EM query 500 Entities JSON', (i) => `${em.url}/query?type=RestoreSession&format=Entities&sortDesc=CreationTime&pageSize=500&page=${(i % pages) + 1}`, { 'x-restsvcsessionid': emToken, accept: 'application/json' }));
-results.push(await run('EM query 500 filtered (CreationTime<=)', (i) => `${em.url}/query?type=RestoreSession&format=Entities&sortDesc=CreationTime&pageSize=500&filter=${encodeURIComponent(`CreationTime<="${new Date(em.world.restoreSessions[Math.floor(((i % pages) + 0.5) * 500)]!.creationTime).toISOString()}"`)}`, { 'x-restsvcsessionid': emToken }));
-results.push(await run('VB365 v8 RestoreSessions limit=500', (i) => `${vbo.url}/v8/RestoreSessions?offset=${(i % pages) * 500}&limit=500`, { authorization: `Bearer ${vboToken}` }));
+results.push(
+  await run(
+    'EM query 500 Entities XML',
+    (i) => `${em.url}/query?type=RestoreSession&format=Entities&sortDesc=CreationTime&pageSize=500&page=${(i % pages) + 1}`,
+    { 'x-restsvcsessionid': emToken },
+  ),
+);
+results.push(
+  await run(
+    'EM query 500 Entities JSON',
+    (i) => `${em.url}/query?type=RestoreSession&format=Entities&sortDesc=CreationTime&pageSize=500&page=${(i % pages) + 1}`,
+    { 'x-restsvcsessionid': emToken, accept: 'application/json' },
+  ),
+);
+results.push(
+  await run(
+    'EM query 500 filtered (CreationTime<=)',
+    (i) =>
+      `${em.url}/query?type=RestoreSession&format=Entities&sortDesc=CreationTime&pageSize=500&filter=${encodeURIComponent(`CreationTime<="${new Date(em.world.restoreSessions[Math.floor(((i % pages) + 0.5) * 500)]!.creationTime).toISOString()}"`)}`,
+    { 'x-restsvcsessionid': emToken },
+  ),
+);
+results.push(
+  await run('VB365 v8 RestoreSessions limit=500', (i) => `${vbo.url}/v8/RestoreSessions?offset=${(i % pages) * 500}&limit=500`, {
+    authorization: `Bearer ${vboToken}`,
+  }),
+);
 const rssAfter = process.memoryUsage().rss;
 await sims.close();
 
@@ -77,7 +114,17 @@ const report = {
   results,
   node: process.version,
 };
-console.log(`simulators with ${sessions} sessions per server (1 EM + 1 VB365) started in ${(startMs / 1000).toFixed(2)} s; RSS ${report.rssMb.withWorld.toFixed(0)} MB (after requests ${report.rssMb.afterRequests.toFixed(0)} MB)`);
-console.table(results.map((r) => ({ bench: r.name, 'pages/s': r.pagesPerSec.toFixed(1), 'ms/page': r.msPerPage.toFixed(2), 'MB/s': r.mbPerSec.toFixed(1), 'KB/page': (r.bytesPerPage / 1024).toFixed(0) })));
+console.log(
+  `simulators with ${sessions} sessions per server (1 EM + 1 VB365) started in ${(startMs / 1000).toFixed(2)} s; RSS ${report.rssMb.withWorld.toFixed(0)} MB (after requests ${report.rssMb.afterRequests.toFixed(0)} MB)`,
+);
+console.table(
+  results.map((r) => ({
+    bench: r.name,
+    'pages/s': r.pagesPerSec.toFixed(1),
+    'ms/page': r.msPerPage.toFixed(2),
+    'MB/s': r.mbPerSec.toFixed(1),
+    'KB/page': (r.bytesPerPage / 1024).toFixed(0),
+  })),
+);
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(new URL('./results/sim.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);

@@ -23,7 +23,9 @@ export async function runDemo(argv: string[]): Promise<void> {
   const sims = await startSimulators({ ...(values.seed ? { seed: values.seed } : {}) });
   const lines = ['veeam-graph demo: simulated Veeam servers are listening', ''];
   for (const s of sims.servers) {
-    lines.push(`  ${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (API ${s.apiVersion})` : ''}  user ${s.username}  password ${s.password}`);
+    lines.push(
+      `  ${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (API ${s.apiVersion})` : ''}  user ${s.username}  password ${s.password}`,
+    );
   }
   const em = sims.em[0];
   const vbo = sims.vbo[0];

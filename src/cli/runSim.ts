@@ -50,7 +50,10 @@ export async function runSim(argv: string[]): Promise<void> {
   }
   let vbo: number | VboApiVersion[] | undefined = values.vbo === undefined ? undefined : parseIntegerFlag('--vbo', values.vbo, 0);
   if (values['vbo-versions'] !== undefined) {
-    const list = values['vbo-versions'].split(',').map((v) => v.trim().toLowerCase()).filter(Boolean);
+    const list = values['vbo-versions']
+      .split(',')
+      .map((v) => v.trim().toLowerCase())
+      .filter(Boolean);
     const bad = list.find((v) => !VERSIONS.has(v));
     if (bad) throw new UsageError(`--vbo-versions: unknown API version "${bad}" (expected v1..v8)`);
     vbo = list as VboApiVersion[];
@@ -73,7 +76,9 @@ export async function runSim(argv: string[]): Promise<void> {
     process.stderr.write(`wrote gateway config to ${values['write-config']}\n`);
   }
   for (const s of sims.servers) {
-    process.stderr.write(`${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (${s.apiVersion})` : ''}  stats: ${s.baseUrl}/_sim/stats\n`);
+    process.stderr.write(
+      `${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (${s.apiVersion})` : ''}  stats: ${s.baseUrl}/_sim/stats\n`,
+    );
   }
   await waitForShutdown(() => sims.close());
 }

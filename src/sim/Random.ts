@@ -72,10 +72,7 @@ export class Random {
     const b = this.uint32();
     const c = this.uint32();
     const d = this.uint32();
-    return (
-      `${hex(a, 8)}-${hex(b >>> 16, 4)}-${hex(0x4000 | (b & 0x0fff), 4)}-` +
-      `${hex(0x8000 | ((c >>> 16) & 0x3fff), 4)}-${hex(c & 0xffff, 4)}${hex(d, 8)}`
-    );
+    return `${hex(a, 8)}-${hex(b >>> 16, 4)}-${hex(0x4000 | (b & 0x0fff), 4)}-` + `${hex(0x8000 | ((c >>> 16) & 0x3fff), 4)}-${hex(c & 0xffff, 4)}${hex(d, 8)}`;
   }
 
   /** An independent generator derived from this one and a label, so adding one entity kind does not shift another's stream. */

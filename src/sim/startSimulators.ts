@@ -100,11 +100,38 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
       const world = generateEmWorld(name, worldOptions);
       const username = `SIM\\graph-reader${i}`;
       const password = `em-${credentials.guid().slice(0, 13)}`;
-      const sim = new EmSimulator({ world, log, username, password, clock, ...(options.emSessionTimeoutMs ? { sessionTimeoutMs: options.emSessionTimeoutMs } : {}) });
+      const sim = new EmSimulator({
+        world,
+        log,
+        username,
+        password,
+        clock,
+        ...(options.emSessionTimeoutMs ? { sessionTimeoutMs: options.emSessionTimeoutMs } : {}),
+      });
       const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
-      const server = new SimServer({ handler: sim, log, faults, ...hostAndTls(options.host, tls), onExpireAll: () => sim.expireAll(), extraStats: () => ({ activeSessions: sim.activeSessions() }) });
+      const server = new SimServer({
+        handler: sim,
+        log,
+        faults,
+        ...hostAndTls(options.host, tls),
+        onExpireAll: () => sim.expireAll(),
+        extraStats: () => ({ activeSessions: sim.activeSessions() }),
+      });
       const baseUrl = await server.listen();
-      started.push({ kind: 'enterprise-manager', name, url: `${baseUrl}/api`, baseUrl, username, password, log, faults, world, sim, expireAll: () => sim.expireAll(), close: () => server.close() });
+      started.push({
+        kind: 'enterprise-manager',
+        name,
+        url: `${baseUrl}/api`,
+        baseUrl,
+        username,
+        password,
+        log,
+        faults,
+        world,
+        sim,
+        expireAll: () => sim.expireAll(),
+        close: () => server.close(),
+      });
     }
     for (let i = 1; i <= versions.length; i++) {
       const name = `m365-${i}`;
@@ -124,9 +151,30 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
         ...(options.world?.quirks ? { quirks: options.world.quirks } : {}),
       });
       const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
-      const server = new SimServer({ handler: sim, log, faults, ...hostAndTls(options.host, tls), onExpireAll: () => sim.expireAll(), extraStats: () => ({ activeTokens: sim.activeTokens() }) });
+      const server = new SimServer({
+        handler: sim,
+        log,
+        faults,
+        ...hostAndTls(options.host, tls),
+        onExpireAll: () => sim.expireAll(),
+        extraStats: () => ({ activeTokens: sim.activeTokens() }),
+      });
       const baseUrl = await server.listen();
-      started.push({ kind: 'microsoft365', name, url: baseUrl, baseUrl, apiVersion, username, password, log, faults, world, sim, expireAll: () => sim.expireAll(), close: () => server.close() });
+      started.push({
+        kind: 'microsoft365',
+        name,
+        url: baseUrl,
+        baseUrl,
+        apiVersion,
+        username,
+        password,
+        log,
+        faults,
+        world,
+        sim,
+        expireAll: () => sim.expireAll(),
+        close: () => server.close(),
+      });
     }
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.close()));
@@ -173,7 +221,13 @@ export async function selfSignedCertificate(): Promise<TlsMaterial> {
     algorithm: 'sha256',
     extensions: [
       { name: 'basicConstraints', cA: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
     ],
   });
   return { key: pems.private, cert: pems.cert };

@@ -20,7 +20,20 @@ export const DEFAULT_WORLD_NOW = Date.parse('2026-11-01T00:00:00Z');
 const VM_PREFIXES = ['srv', 'sql', 'web', 'app', 'dc', 'exch', 'file', 'oracle', 'virt', 'k8s-node', 'erp', 'crm', 'print', 'jump', 'mon'];
 const VM_SUFFIXES = ['', '-ubuntu', '-win', '-rhel', '-prod', '-test', '-dr'];
 const EM_VERSIONS = ['12.3.0.310', '12.2.0.334', '11.0.1.1261', '13.0.1.180'];
-const ORG_NAMES = ['contoso', 'fabrikam', 'northwind', 'adatum', 'tailspin', 'wingtip', 'litware', 'woodgrove', 'proseware', 'lucernepublishing', 'alpineski', 'cohovineyard'];
+const ORG_NAMES = [
+  'contoso',
+  'fabrikam',
+  'northwind',
+  'adatum',
+  'tailspin',
+  'wingtip',
+  'litware',
+  'woodgrove',
+  'proseware',
+  'lucernepublishing',
+  'alpineski',
+  'cohovineyard',
+];
 const USERS = ['jdoe', 'asmith', 'mgarcia', 'lchen', 'pkowalski', 'svc-restore', 'administrator', 'okeefe'];
 const REASONS = ['User request', 'Accidental deletion', 'Ticket INC-20431', 'Legal hold review', 'Mailbox migration check', '', 'Ransomware drill'];
 
@@ -123,7 +136,8 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
     const vmKey = `${s}/${vm}`;
     let vmRef = vmRefs.get(vmKey);
     if (!vmRef) {
-      vmRef = platformByServer[s] === 'VMware' ? `urn:VMware:Vm:${rootIdByServer[s]}.vm-${rs.int(100, 99_999)}` : `urn:HyperV:Vm:${rootIdByServer[s]}.${rs.guid()}`;
+      vmRef =
+        platformByServer[s] === 'VMware' ? `urn:VMware:Vm:${rootIdByServer[s]}.vm-${rs.int(100, 99_999)}` : `urn:HyperV:Vm:${rootIdByServer[s]}.${rs.guid()}`;
       vmRefs.set(vmKey, vmRef);
     }
 
@@ -155,7 +169,9 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
         backupServer: s,
         restorePoint: rpIndex,
         backupFileId: rs.guid(),
-        backupFileName: `${backups[backupIndex]!.name.split(' (')[0]!.replace(/\s+/g, '')}D${emNameTime(pointTime).replace(/[- :]/g, '').replace(/^(\d{8})/, '$1T')}.${full ? 'vbk' : 'vib'}`,
+        backupFileName: `${backups[backupIndex]!.name.split(' (')[0]!.replace(/\s+/g, '')}D${emNameTime(pointTime)
+          .replace(/[- :]/g, '')
+          .replace(/^(\d{8})/, '$1T')}.${full ? 'vbk' : 'vib'}`,
       });
       pointIndex = vmRestorePoints.length - 1;
       lastPointByVm.set(vmKey, pointIndex);
@@ -163,7 +179,13 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
 
     const flr = rs.bool(0.6);
     const running = now - t < 3 * 3_600_000 && rs.bool(0.7);
-    const result = running ? 'None' : rs.weighted([['Success', 85], ['Warning', 9], ['Failed', 6]] as const);
+    const result = running
+      ? 'None'
+      : rs.weighted([
+          ['Success', 85],
+          ['Warning', 9],
+          ['Failed', 6],
+        ] as const);
     restoreSessions[i] = {
       id: rs.guid(),
       name: flr ? `FLR_[${vm}]@${emNameTime(t)}` : `${vm}@${emNameTime(t)}`,
@@ -171,7 +193,13 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
       vmDisplayName: vm,
       creationTime: t,
       ...(running ? {} : { endTime: t + rs.int(20_000, 4 * 3_600_000) }),
-      state: running ? rs.weighted([['Working', 90], ['Starting', 5], ['Stopping', 5]] as const) : 'Stopped',
+      state: running
+        ? rs.weighted([
+            ['Working', 90],
+            ['Starting', 5],
+            ['Stopping', 5],
+          ] as const)
+        : 'Stopped',
       result,
       progress: running ? rs.int(1, 99) : flr ? 0 : 100,
       restoredObjRef: vmRef,
@@ -203,8 +231,16 @@ export function generateVboWorld(name: string, options: WorldOptions = {}): VboS
       id: ro.guid(),
       name: `${base}.onmicrosoft.com`,
       officeName: `${base}.onmicrosoft.com`,
-      type: ro.weighted([['Office365', 85], ['Hybrid', 10], ['OnPremises', 5]] as const),
-      region: ro.weighted([['Worldwide', 90], ['Germany', 5], ['USGovernment', 5]] as const),
+      type: ro.weighted([
+        ['Office365', 85],
+        ['Hybrid', 10],
+        ['OnPremises', 5],
+      ] as const),
+      region: ro.weighted([
+        ['Worldwide', 90],
+        ['Germany', 5],
+        ['USGovernment', 5],
+      ] as const),
       description: ro.bool(0.5) ? '' : `${base[0]!.toUpperCase()}${base.slice(1)} tenant`,
       isBackedUp: backedUp,
       ...(backedUp ? { firstBackupTime: first + ro.int(0, 86_399_999), lastBackupTime: now - ro.int(60_000, DAY) } : {}),
@@ -251,7 +287,12 @@ export function generateVboWorld(name: string, options: WorldOptions = {}): VboS
     const t = times[i]!;
     const o = rs.pick(backedUp);
     const org = organizations[o]!;
-    const type = rs.weighted([['Vex', 50], ['Veod', 25], ['Vesp', 15], ['Vet', 10]] as const);
+    const type = rs.weighted([
+      ['Vex', 50],
+      ['Veod', 25],
+      ['Vesp', 15],
+      ['Vet', 10],
+    ] as const);
     const running = now - t < 3 * 3_600_000 && rs.bool(0.7);
     const points = pointsByOrg[o]!;
     let pointInTime = t - rs.int(3_600_000, 30 * DAY);
@@ -273,10 +314,20 @@ export function generateVboWorld(name: string, options: WorldOptions = {}): VboS
       ...(running ? {} : { endTime: t + rs.int(5_000, 2 * 3_600_000) }),
       state: running ? 'Working' : 'Stopped',
       // The v1 docs show a running session with result "Success" and no endTime.
-      result: running ? 'Success' : failed > 0 ? rs.weighted([['Warning', 70], ['Failed', 30]] as const) : 'Success',
+      result: running
+        ? 'Success'
+        : failed > 0
+          ? rs.weighted([
+              ['Warning', 70],
+              ['Failed', 30],
+            ] as const)
+          : 'Success',
       initiatedBy: rs.bool(0.15) ? org.name : `${user}@${org.name}`,
       details: `${items} items processed (${items - failed} success${failed ? `, ${failed} failed` : ''})`,
-      scopeName: type === 'Vesp' ? `https://${org.name.split('.')[0]}.sharepoint.com/sites/${rs.pick(['hr', 'finance', 'it', 'legal'])}` : `${rs.pick(USERS)}@${org.name}`,
+      scopeName:
+        type === 'Vesp'
+          ? `https://${org.name.split('.')[0]}.sharepoint.com/sites/${rs.pick(['hr', 'finance', 'it', 'legal'])}`
+          : `${rs.pick(USERS)}@${org.name}`,
       clientHost: rs.bool(0.3) ? `BXYDEV${pad(rs.int(1, 20))} (via: 10.${rs.int(0, 255)}.${rs.int(0, 255)}.${rs.int(1, 254)})` : `WS-${rs.int(1000, 9999)}`,
       reason: rs.pick(REASONS),
       pointInTime,
@@ -307,8 +358,21 @@ export function vboSessionEvents(session: VboRestoreSession): VboRestoreSessionE
     const item = r.pick(['Inbox', 'Q3 report.xlsx', 'Project plan.docx', 'General', 'Calendar', 'Contracts', 'IMG_2041.jpg']);
     events.push({
       id: r.guid(),
-      type: r.weighted([['Restore', 50], ['View', 20], ['Save', 15], ['Export', 10], ['Send', 5]] as const),
-      status: running ? 'Running' : r.weighted([['Success', 88], ['Warning', 6], ['Failed', 4], ['Skipped', 2]] as const),
+      type: r.weighted([
+        ['Restore', 50],
+        ['View', 20],
+        ['Save', 15],
+        ['Export', 10],
+        ['Send', 5],
+      ] as const),
+      status: running
+        ? 'Running'
+        : r.weighted([
+            ['Success', 88],
+            ['Warning', 6],
+            ['Failed', 4],
+            ['Skipped', 2],
+          ] as const),
       startTime: t,
       ...(running ? {} : { endTime: t + ms }),
       duration: formatDuration(ms),

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+/** A secret: `{ env: NAME }`, `{ file: PATH }` (relative to the config file), or a plain string (warned). */
+export const secretSchema = z.union([
+  z.string().min(1, 'must not be empty'),
+  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
+  z.strictObject({ file: z.string().min(1, 'expected a file path') }),
+]);
+
+const httpUrl = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
+  } catch {
+    return false;
+  }
+}, 'expected https or http URL without credentials');
+
+const ms = (label: string) => z.number().int(`${label}: expected whole milliseconds`).positive(`${label}: expected a positive number of milliseconds`);
+
+/** Per-phase timeouts in ms. Defaults: connect 5000, response (first byte) 15000, total 30000. */
+export const timeoutsSchema = z.strictObject({
+  connectMs: ms('connectMs').optional(),
+  responseMs: ms('responseMs').optional(),
+  totalMs: ms('totalMs').optional(),
+});
+
+/** Retries of idempotent GETs. Defaults: limit 2, baseDelayMs 200, maxRetryAfterMs 10000, budgetRatio 0.2. */
+export const retrySchema = z.strictObject({
+  limit: z.number().int().min(0).max(10).optional(),
+  baseDelayMs: z.number().int().min(0).optional(),
+  maxRetryAfterMs: z.number().int().min(0).optional(),
+  budgetRatio: z.number().min(0).max(1).optional(),
+});
+
+/** Sockets per server. Default maxSockets 8. */
+export const concurrencySchema = z.strictObject({ maxSockets: z.number().int().min(1).max(256).optional() });
+
+const tlsSchema = z.union([z.strictObject({ ca: z.string().min(1, 'expected a PEM file path') }), z.strictObject({ insecure: z.literal(true) })]);
+
+const common = {
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected letters, digits, ".", "_" or "-" (max 63)'),
+  url: httpUrl,
+  username: z.string().min(1, 'must not be empty'),
+  password: secretSchema,
+  tls: tlsSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  retry: retrySchema.optional(),
+  concurrency: concurrencySchema.optional(),
+};
+
+export const emServerSchema = z.strictObject({
+  ...common,
+  kind: z.literal('enterprise-manager'),
+  /** EM speaks XML everywhere; JSON only for servers known to do it right (veeam-api.md part 1 section 4). */
+  format: z.enum(['xml', 'json']).optional(),
+});
+
+export const vboServerSchema = z.strictObject({
+  ...common,
+  kind: z.literal('microsoft365'),
+  apiVersion: z.enum(['v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8']).optional(),
+});
+
+export const serverSchema = z.discriminatedUnion('kind', [emServerSchema, vboServerSchema], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'expected "enterprise-manager" or "microsoft365"' : undefined),
+});
+
+export const configSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+    })
+    .optional(),
+  servers: z.array(serverSchema).min(1, 'expected at least one server'),
+  defaults: z.strictObject({ timeouts: timeoutsSchema.optional(), retry: retrySchema.optional(), concurrency: concurrencySchema.optional() }).optional(),
+  limits: z
+    .strictObject({
+      defaultPageSize: z.number().int().min(1).max(1000).optional(),
+      maxPageSize: z.number().int().min(1).max(10000).optional(),
+      maxDepth: z.number().int().min(1).max(100).optional(),
+      maxCost: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  introspection: z.boolean().optional(),
+  federation: z.boolean().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type Secret = z.infer<typeof secretSchema>;

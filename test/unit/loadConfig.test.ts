@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/loadConfig.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'vg-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function problemsOf(promise: Promise<unknown>): Promise<string[]> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const em = { name: 'em-hq', kind: 'enterprise-manager', url: 'https://em-hq.corp:9398/api', username: 'CORP\\svc', password: { env: 'EM_PW' } };
+const vbo = { name: 'm365-eu', kind: 'microsoft365', url: 'https://vbo-eu.corp:4443', apiVersion: 'v7', username: 'svc@corp', password: { env: 'VBO_PW' } };
+
+describe('loadConfig', () => {
+  it('loads the design.md YAML shape, resolves secrets and applies defaults and overrides', async () => {
+    await writeFile(path.join(dir, 'em.secret'), 's3cret-file\n');
+    const file = path.join(dir, 'veeam-graph.yaml');
+    await writeFile(
+      file,
+      `listen: { host: 0.0.0.0, port: 4100 }
+defaults: { timeouts: { totalMs: 20000 } }
+servers:
+  - name: em-hq
+    kind: enterprise-manager
+    url: https://em-hq.corp:9398/api/
+    username: CORP\\svc-graph
+    password: { file: ./em.secret }
+    tls: { insecure: true }
+    timeouts: { connectMs: 1000 }
+  - name: m365-eu
+    kind: microsoft365
+    url: https://vbo-eu.corp:4443
+    username: svc-graph@corp.onmicrosoft.com
+    password: { env: VBO_EU_PASSWORD }
+`,
+    );
+    const config = await loadConfig(file, { VBO_EU_PASSWORD: 'from-env' });
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 4100 });
+    const [a, b] = config.servers;
+    expect(a).toMatchObject({
+      kind: 'enterprise-manager',
+      url: 'https://em-hq.corp:9398/api',
+      password: 's3cret-file',
+      format: 'xml',
+      tls: { insecure: true },
+    });
+    expect(a!.timeouts).toEqual({ connectMs: 1000, responseMs: 15000, totalMs: 20000 });
+    expect(b).toMatchObject({ kind: 'microsoft365', apiVersion: 'v8', password: 'from-env' });
+    expect(config.warnings).toEqual([]);
+    const redacted = JSON.stringify(config.redacted());
+    expect(redacted).not.toContain('s3cret-file');
+    expect(redacted).not.toContain('from-env');
+  });
+
+  it('reports every problem at once with key path and file name', async () => {
+    const file = path.join(dir, 'bad.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        servers: [em, { ...vbo, apiVersion: 'v9' }, { ...em, url: 'ftp://x' }, { ...em, name: 'EM-HQ' }, { ...em, name: 'x', kind: 'tape' }],
+        listne: {},
+      }),
+    );
+    const problems = await problemsOf(loadConfig(file, { EM_PW: 'a', VBO_PW: 'b' }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^servers\[1\]\.apiVersion: .*\(bad\.json\)$/),
+        'servers[2].url: expected https or http URL without credentials (bad.json)',
+        expect.stringMatching(/^servers\[3\]\.name: duplicate server name "EM-HQ" \(also servers\[0\]\.name\) \(bad\.json\)$/),
+        expect.stringMatching(/^servers\[4\]\.kind: .*\(bad\.json\)$/),
+        '(root): unknown key "listne" (bad.json)',
+      ]),
+    );
+  });
+
+  it('names missing environment secrets and unreadable files, never their values', async () => {
+    const problems = await problemsOf(parseConfig({ servers: [em, { ...vbo, password: { file: 'nope.txt' } }] }, { file: path.join(dir, 'x.yaml'), env: {} }));
+    expect(problems).toEqual([
+      'servers[0].password: environment variable EM_PW is not set (x.yaml)',
+      'servers[1].password: cannot read secret file nope.txt: ENOENT (x.yaml)',
+    ]);
+  });
+
+  it('warns about plain-text passwords and plain http, and lets PORT/HOST override listen', async () => {
+    const config = await parseConfig(
+      { listen: { port: 1 }, servers: [{ ...em, url: 'http://em:9399/api', password: 'hunter2' }] },
+      { env: { PORT: '5123', HOST: '::1' } },
+    );
+    expect(config.listen).toEqual({ host: '::1', port: 5123 });
+    expect(config.warnings.join('\n')).toContain('servers[0].password: plain-text password');
+    expect(config.warnings.join('\n')).toContain('servers[0].url: plain http');
+    expect(config.warnings.join('\n')).not.toContain('hunter2');
+  });
+
+  it('rejects credentials in the URL and a CA file that is not PEM', async () => {
+    await writeFile(path.join(dir, 'not.pem'), 'hello');
+    const problems = await problemsOf(
+      parseConfig(
+        {
+          servers: [
+            { ...em, url: 'https://u:p@em/api' },
+            { ...vbo, name: 'v', tls: { ca: 'not.pem' } },
+          ],
+        },
+        { file: path.join(dir, 'c.yaml'), env: { EM_PW: 'a', VBO_PW: 'b' } },
+      ),
+    );
+    expect(problems).toEqual(['servers[0].url: expected https or http URL without credentials (c.yaml)']);
+    const problems2 = await problemsOf(
+      parseConfig({ servers: [{ ...vbo, tls: { ca: 'not.pem' } }] }, { file: path.join(dir, 'c.yaml'), env: { VBO_PW: 'b' } }),
+    );
+    expect(problems2).toEqual(['servers[0].tls.ca: not.pem is not a PEM certificate (c.yaml)']);
+  });
+
+  it('reports unparseable YAML and a missing file with the file name', async () => {
+    const file = path.join(dir, 'broken.yaml');
+    await writeFile(file, 'servers: [\n  - name: "x\n');
+    expect((await problemsOf(loadConfig(file)))[0]).toMatch(/\(broken\.yaml\)$/);
+    expect((await problemsOf(loadConfig(path.join(dir, 'missing.yaml'))))[0]).toMatch(/ENOENT/);
+  });
+});
