@@ -56,29 +56,34 @@ export class Random {
 
   /** Picks with weights: `[['Success', 90], ['Failed', 10]]`. */
   weighted<T>(choices: readonly (readonly [T, number])[]): T {
-    const total = choices.reduce((sum, [, w]) => sum + w, 0);
+    let total = 0;
+    for (let i = 0; i < choices.length; i++) total += choices[i]![1];
     let r = this.next() * total;
-    for (const [value, weight] of choices) {
-      r -= weight;
-      if (r < 0) return value;
+    for (let i = 0; i < choices.length; i++) {
+      const choice = choices[i]!;
+      r -= choice[1];
+      if (r < 0) return choice[0];
     }
     return choices[choices.length - 1]![0];
   }
 
   /** A lower-case RFC 4122 version-4 style GUID, as Veeam prints them. */
   guid(): string {
-    const hex = (n: number, len: number): string => n.toString(16).padStart(len, '0').slice(-len);
     const a = this.uint32();
     const b = this.uint32();
     const c = this.uint32();
     const d = this.uint32();
-    return `${hex(a, 8)}-${hex(b >>> 16, 4)}-${hex(0x4000 | (b & 0x0fff), 4)}-` + `${hex(0x8000 | ((c >>> 16) & 0x3fff), 4)}-${hex(c & 0xffff, 4)}${hex(d, 8)}`;
+    return `${hex(a, 8)}-${hex(b >>> 16, 4)}-${hex(0x4000 | (b & 0x0fff), 4)}-${hex(0x8000 | ((c >>> 16) & 0x3fff), 4)}-${hex(c & 0xffff, 4)}${hex(d, 8)}`;
   }
 
   /** An independent generator derived from this one and a label, so adding one entity kind does not shift another's stream. */
   fork(label: string): Random {
     return new Random((this.uint32() ^ hashString(label)) >>> 0);
   }
+}
+
+function hex(n: number, len: number): string {
+  return n.toString(16).padStart(len, '0');
 }
 
 /** FNV-1a, enough to turn a textual seed into 32 bits. */
