@@ -1,0 +1,341 @@
+import http from 'node:http';
+import https from 'node:https';
+import { setTimeout as sleepMs } from 'node:timers/promises';
+import got, { type Got, type Method } from 'got';
+import pino, { type Logger } from 'pino';
+import { RETRYABLE_STATUSES, type UpstreamError } from '../errors.js';
+import { safePath } from '../redactSecrets.js';
+import { RetryBudget, type RetryBudgetOptions } from './RetryBudget.js';
+import { isRetryableNetworkError, mapRequestError } from './mapRequestError.js';
+import { backoffDelay, parseRetryAfter } from './retryDelay.js';
+import { createUpstreamLogger } from './upstreamLogger.js';
+import { userAgent } from './userAgent.js';
+
+/** TLS settings of one server (design.md section 8). */
+export interface HttpTlsOptions {
+  /** PEM content (not a path) of the CA(s) to trust instead of the system store. */
+  ca?: string;
+  /** Skip certificate verification. Explicit, per server, and logged once at warn. */
+  insecure?: boolean;
+}
+
+/** Per-phase timeouts, in milliseconds. */
+export interface HttpTimeouts {
+  /** TCP connect plus TLS handshake. Default 5000. */
+  connect?: number;
+  /** From request sent to the first response byte (headers). Default 15000. */
+  response?: number;
+  /** Whole logical call including retries and backoff. Default 30000. */
+  total?: number;
+}
+
+/** Retry policy; only idempotent GET/HEAD requests are ever retried. */
+export interface HttpRetryOptions {
+  /** Retries after the first attempt. Default 2. */
+  limit?: number;
+  /** Backoff base in ms (full jitter, doubling per retry). Default 250. */
+  backoffBaseMs?: number;
+  /** Backoff ceiling in ms. Default 4000. */
+  backoffMaxMs?: number;
+  /** Longest `Retry-After` honoured, in ms; a longer one ends retrying. Default 10000. */
+  retryAfterCapMs?: number;
+  /** Uniform random source in [0, 1) for jitter. Default `Math.random`. */
+  random?: () => number;
+  /** Per-server retry budget. Default `{ ratio: 0.2, capacity: 10 }`. */
+  budget?: RetryBudgetOptions;
+}
+
+/** One finished attempt, for metrics and tests. */
+export interface HttpRequestEvent {
+  server: string;
+  method: string;
+  /** Safe path (no secrets), relative to the origin. */
+  path: string;
+  /** HTTP status; absent when no response arrived. */
+  status?: number;
+  /** Attempt duration in milliseconds. */
+  ms: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Upstream error code when the attempt failed without a response. */
+  errorCode?: string;
+  /** Whether another attempt follows. */
+  willRetry: boolean;
+}
+
+/** Options of {@link createHttpClient}. */
+export interface HttpClientOptions {
+  /** Configured server name; appears in logs, metrics and errors. */
+  name: string;
+  /** API base, e.g. `https://em-hq.corp:9398/api` or `https://vbo-eu.corp:4443`. */
+  baseUrl: string;
+  tls?: HttpTlsOptions;
+  timeouts?: HttpTimeouts;
+  /** Concurrent sockets to this server (keep-alive pool size). Default 8. */
+  maxSockets?: number;
+  retry?: HttpRetryOptions;
+  /** Parent logger; a child with `server` and redaction is derived. Default: silent. */
+  logger?: Logger;
+  /** Called after every attempt; exceptions thrown by it are ignored. */
+  onRequest?: (event: HttpRequestEvent) => void;
+  /** Known secrets (password...) to scrub from errors; more can be added with `addSecret`. */
+  secrets?: readonly string[];
+  /** Clock in epoch ms, for deadlines and `Retry-After` dates. Default `Date.now`. */
+  now?: () => number;
+  /** Sleep between retries. Default a timer; tests inject a recorder. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Version in the User-Agent. Default from package.json. */
+  version?: string;
+}
+
+type SearchParamsInit = URLSearchParams | Record<string, string | number | boolean | undefined>;
+
+/** One request. Non-2xx statuses are returned, not thrown, so clients handle auth themselves. */
+export interface HttpRequest {
+  /** Default GET. Only GET and HEAD are retried. */
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /**
+   * Path relative to the base URL (`query`, `sessionMngr/`), root-relative (`/v6/RestoreSessions`,
+   * VB365 links from v6 on), or an absolute href from the server. An absolute href is re-based onto
+   * the configured origin: credentials are never sent to a host that was not configured, and EM
+   * hrefs name the host as EM sees itself (`https://localhost:9398/...` in Veeam's own samples).
+   */
+  path: string;
+  /** Added to (and overriding) the query string of `path`. */
+  searchParams?: SearchParamsInit;
+  headers?: Record<string, string | undefined>;
+  body?: string | Buffer;
+  /** `application/x-www-form-urlencoded` body (VB365 `/token`). */
+  form?: Record<string, string>;
+  json?: unknown;
+  /** Default `text`. */
+  responseType?: 'text' | 'buffer';
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse<B> {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: B;
+  /** Safe path of the final request (for errors). */
+  path: string;
+  /** Attempts made (1 = no retry). */
+  attempts: number;
+  /** Wall time of the whole call in ms, retries included. */
+  ms: number;
+}
+
+/** The typed HTTP surface the EM and VB365 clients stand on. One per configured server. */
+export interface HttpClient {
+  readonly name: string;
+  /** Normalised base (always ends with `/`). */
+  readonly baseUrl: URL;
+  request(req: HttpRequest & { responseType?: 'text' }): Promise<HttpResponse<string>>;
+  request(req: HttpRequest & { responseType: 'buffer' }): Promise<HttpResponse<Buffer>>;
+  /**
+   * Absolute URL for a path as {@link HttpRequest.path} describes.
+   *
+   * @throws {TypeError} when the path cannot be parsed
+   */
+  resolve(path: string, searchParams?: SearchParamsInit): URL;
+  /** Register a secret learnt at run time (token, session id) to scrub from errors. */
+  addSecret(secret: string | undefined): void;
+  /** Current secrets, for errors built by the caller. */
+  secrets(): readonly string[];
+  /** Close pooled sockets. */
+  close(): void;
+}
+
+/** The part of got's response we use (got types the body by `responseType`, which varies here). */
+interface RawResponse {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  body: string | Buffer;
+}
+
+const DEFAULT_TIMEOUTS: Required<HttpTimeouts> = { connect: 5000, response: 15000, total: 30000 };
+/** Secrets remembered per server; tokens rotate, old ones may still appear in late errors. */
+const MAX_SECRETS = 32;
+
+function assertPem(ca: string, name: string): void {
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new TypeError(`${name}: tls.ca must be PEM content (-----BEGIN CERTIFICATE-----), not a path or DER`);
+  }
+}
+
+/**
+ * Create the HTTP client of one upstream server: one `got.extend` instance with keep-alive agents
+ * capped at `maxSockets`, TLS verification on by default, per-phase timeouts, and retries for
+ * idempotent requests only (GET/HEAD on connection failures, 429, 502, 503, 504), with
+ * exponential backoff and full jitter, `Retry-After` honoured up to a cap, and a per-server retry
+ * budget. POST is never retried: an EM logon or VB365 token request must not run twice.
+ *
+ * @param options server name, base URL, TLS, timeouts (ms), pool size, retry policy, logging hooks
+ * @returns the client; call `close()` when the server is removed
+ * @throws {TypeError} on an invalid base URL or a `tls.ca` that is not PEM
+ */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const name = options.name;
+  const baseUrl = new URL(options.baseUrl);
+  if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname = `${baseUrl.pathname}/`;
+  baseUrl.search = '';
+  baseUrl.hash = '';
+  baseUrl.username = '';
+  baseUrl.password = '';
+
+  const logger = createUpstreamLogger(options.logger ?? pino({ level: 'silent' }), name);
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const retry = {
+    limit: options.retry?.limit ?? 2,
+    backoffBaseMs: options.retry?.backoffBaseMs ?? 250,
+    backoffMaxMs: options.retry?.backoffMaxMs ?? 4000,
+    retryAfterCapMs: options.retry?.retryAfterCapMs ?? 10_000,
+    random: options.retry?.random ?? Math.random,
+  };
+  const budget = new RetryBudget(options.retry?.budget);
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => sleepMs(ms).then(() => undefined));
+  const maxSockets = options.maxSockets ?? 8;
+  const secretSet = new Set<string>((options.secrets ?? []).filter((s) => s.length > 0));
+
+  const tls = options.tls ?? {};
+  if (tls.ca !== undefined) assertPem(tls.ca, name);
+  if (tls.insecure) {
+    logger.warn({ server: name }, 'TLS certificate verification is DISABLED for this server (tls.insecure: true); traffic can be intercepted');
+  }
+  const rejectUnauthorized = !tls.insecure;
+  // Node >= 19 agents honour the server's `Keep-Alive: timeout=N` hint and retire idle sockets
+  // before the server closes them, which avoids most ECONNRESETs on reused sockets (POSTs are not retried).
+  const agent = {
+    http: new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
+    https: new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, rejectUnauthorized, ...(tls.ca !== undefined && { ca: tls.ca }) }),
+  };
+
+  const instance: Got = got.extend({
+    agent,
+    https: { rejectUnauthorized, ...(tls.ca !== undefined && { certificateAuthority: tls.ca }) },
+    headers: { 'user-agent': userAgent(options.version) },
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    decompress: true,
+    timeout: { lookup: timeouts.connect, connect: timeouts.connect, secureConnect: timeouts.connect, response: timeouts.response },
+  });
+  /** Timeout per got phase, for error messages. */
+  const phaseTimeouts: Record<string, number> = {
+    lookup: timeouts.connect,
+    connect: timeouts.connect,
+    secureConnect: timeouts.connect,
+    response: timeouts.response,
+    request: timeouts.total,
+  };
+
+  function secrets(): string[] {
+    return [...secretSet];
+  }
+
+  function resolve(path: string, searchParams?: SearchParamsInit): URL {
+    const target = new URL(path, baseUrl);
+    const url = new URL(`${target.pathname}${target.search}`, baseUrl.origin);
+    if (target.origin !== baseUrl.origin) {
+      logger.debug({ hrefOrigin: target.origin }, 'absolute href from another origin re-based onto the configured server');
+    }
+    if (searchParams !== undefined) {
+      const entries = searchParams instanceof URLSearchParams ? [...searchParams.entries()] : Object.entries(searchParams);
+      for (const [k, v] of entries) if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    return url;
+  }
+
+  function observe(event: HttpRequestEvent): void {
+    if (!options.onRequest) return;
+    try {
+      options.onRequest(event);
+    } catch {
+      // a metrics hook must never break a request
+    }
+  }
+
+  async function request(req: HttpRequest): Promise<HttpResponse<string | Buffer>> {
+    const method = req.method ?? 'GET';
+    const url = resolve(req.path, req.searchParams);
+    const path = safePath(url);
+    const idempotent = method === 'GET' || method === 'HEAD';
+    const start = now();
+    const deadline = start + timeouts.total;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
+    budget.deposit();
+
+    for (let attempt = 1; ; attempt++) {
+      const attemptStart = now();
+      const remaining = Math.max(1, deadline - attemptStart);
+      let response: RawResponse;
+      try {
+        response = (await instance(url, {
+          method: method as Method,
+          headers,
+          responseType: req.responseType ?? 'text',
+          timeout: { request: remaining },
+          ...(req.body !== undefined && { body: req.body }),
+          ...(req.form !== undefined && { form: req.form }),
+          ...(req.json !== undefined && { json: req.json }),
+          ...(req.signal !== undefined && { signal: req.signal }),
+        })) as RawResponse;
+      } catch (err) {
+        if (req.signal?.aborted) throw req.signal.reason;
+        const ms = now() - attemptStart;
+        const error: UpstreamError = mapRequestError(err, { source: name, method, path, timeouts: phaseTimeouts, secrets: secrets() });
+        const delay = idempotent && attempt <= retry.limit && isRetryableNetworkError(err)
+          ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
+          : undefined;
+        const willRetry = delay !== undefined && now() + delay < deadline && budget.tryWithdraw();
+        observe({ server: name, method, path, ms, attempt, errorCode: error.code, willRetry });
+        if (willRetry) {
+          logger.info({ method, path, ms, attempt, delayMs: delay, code: error.code }, 'upstream request failed, retrying');
+          await sleep(delay as number);
+          continue;
+        }
+        logger.warn({ method, path, ms, attempt, err: error.toJSON() }, 'upstream request failed');
+        throw error;
+      }
+
+      const ms = now() - attemptStart;
+      const status = response.statusCode;
+      let delay: number | undefined;
+      if (idempotent && attempt <= retry.limit && RETRYABLE_STATUSES.has(status)) {
+        const retryAfter = parseRetryAfter(response.headers['retry-after'], now());
+        delay = retryAfter === undefined
+          ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
+          : retryAfter <= retry.retryAfterCapMs ? retryAfter : undefined;
+      }
+      const willRetry = delay !== undefined && now() + delay < deadline && budget.tryWithdraw();
+      observe({ server: name, method, path, status, ms, attempt, willRetry });
+      if (willRetry) {
+        logger.info({ method, path, status, ms, attempt, delayMs: delay }, 'upstream answered with a retryable status, retrying');
+        await sleep(delay as number);
+        continue;
+      }
+      logger.debug({ method, path, status, ms, attempt }, 'upstream request');
+      return { status, headers: response.headers, body: response.body, path, attempts: attempt, ms: now() - start };
+    }
+  }
+
+  return {
+    name,
+    baseUrl,
+    request: request as HttpClient['request'],
+    resolve,
+    addSecret(secret) {
+      if (!secret) return;
+      secretSet.delete(secret);
+      secretSet.add(secret);
+      while (secretSet.size > MAX_SECRETS) secretSet.delete(secretSet.values().next().value as string);
+    },
+    secrets,
+    close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+  };
+}
