@@ -39,6 +39,8 @@ export interface GatewayConfig {
   listen: { host: string; port: number };
   servers: ServerConfig[];
   limits: { defaultPageSize: number; maxPageSize: number; maxDepth: number; maxCost: number };
+  /** Resolved cursor-signing secret, if configured; otherwise each instance signs with a random key. */
+  cursorSecret: string | undefined;
   introspection: boolean;
   federation: boolean;
   logLevel: string;
@@ -137,7 +139,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
 
   const resolveSecret = async (secret: Secret, at: string): Promise<string> => {
     if (typeof secret === 'string') {
-      warnings.push(`${at}: plain-text password in the config; prefer { env: NAME } or { file: PATH } (${label})`);
+      warnings.push(`${at}: plain-text secret in the config; prefer { env: NAME } or { file: PATH } (${label})`);
       return secret;
     }
     if ('env' in secret) {
@@ -181,6 +183,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     );
   }
 
+  const cursorSecret = cfg.cursorSecret === undefined ? undefined : await resolveSecret(cfg.cursorSecret, 'cursorSecret');
   const limits = { ...DEFAULT_LIMITS, ...cfg.limits };
   if (limits.defaultPageSize > limits.maxPageSize) problems.push(`limits.defaultPageSize: must be <= limits.maxPageSize (${label})`);
 
@@ -197,6 +200,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     listen: { host, port },
     servers,
     limits,
+    cursorSecret,
     introspection: cfg.introspection ?? true,
     federation: cfg.federation ?? false,
     logLevel: env.LOG_LEVEL || cfg.logLevel || 'info',
@@ -211,6 +215,7 @@ export function redactedConfig(config: GatewayConfig): unknown {
   const { redacted: _redacted, ...rest } = config;
   return {
     ...rest,
+    ...(rest.cursorSecret ? { cursorSecret: '[redacted]' } : {}),
     servers: config.servers.map((s) => ({ ...s, password: '[redacted]', tls: { ...s.tls, ...(s.tls.ca ? { ca: '[pem]' } : {}) } })),
   };
 }

@@ -49,6 +49,7 @@ servers:
 `,
     );
     const config = await loadConfig(file, { VBO_EU_PASSWORD: 'from-env' });
+    expect(config.cursorSecret).toBeUndefined();
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 4100 });
     const [a, b] = config.servers;
     expect(a).toMatchObject({
@@ -101,7 +102,7 @@ servers:
       { env: { PORT: '5123', HOST: '::1' } },
     );
     expect(config.listen).toEqual({ host: '::1', port: 5123 });
-    expect(config.warnings.join('\n')).toContain('servers[0].password: plain-text password');
+    expect(config.warnings.join('\n')).toContain('servers[0].password: plain-text secret');
     expect(config.warnings.join('\n')).toContain('servers[0].url: plain http');
     expect(config.warnings.join('\n')).not.toContain('hunter2');
   });
@@ -124,6 +125,12 @@ servers:
       parseConfig({ servers: [{ ...vbo, tls: { ca: 'not.pem' } }] }, { file: path.join(dir, 'c.yaml'), env: { VBO_PW: 'b' } }),
     );
     expect(problems2).toEqual(['servers[0].tls.ca: not.pem is not a PEM certificate (c.yaml)']);
+  });
+
+  it('resolves a cursor secret like a password and redacts it', async () => {
+    const config = await parseConfig({ servers: [em], cursorSecret: { env: 'CURSOR' } }, { env: { EM_PW: 'a', CURSOR: 'cursor-key-1' } });
+    expect(config.cursorSecret).toBe('cursor-key-1');
+    expect(JSON.stringify(config.redacted())).not.toContain('cursor-key-1');
   });
 
   it('reports unparseable YAML and a missing file with the file name', async () => {
