@@ -83,6 +83,8 @@ export const configSchema = z.strictObject({
       maxCost: z.number().int().min(1).optional(),
     })
     .optional(),
+  /** Signs pagination cursors; give every instance behind one endpoint the same one so cursors survive restarts. */
+  cursorSecret: secretSchema.optional(),
   introspection: z.boolean().optional(),
   federation: z.boolean().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
