@@ -108,6 +108,19 @@ export function localName(name: string): string {
 }
 
 /**
+ * fast-xml-parser hook for text nodes: white-space-only text (the indentation between elements)
+ * becomes `''`, which the parser does not store; any other text is kept exactly, surrounding
+ * spaces included.
+ */
+function dropBlankText(_tagName: string, value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return value;
+  }
+  return '';
+}
+
+/**
  * Parser options, exported so the benchmark measures exactly what production runs. Speed notes
  * (bench/decode.ts, numbers in bench/results/decode.json):
  * - prefixes stripped by {@link localName} instead of `removeNSPrefix` (see above);
@@ -125,7 +138,11 @@ export const EM_XML_PARSER_OPTIONS: X2jOptions = {
   transformAttributeName: localName,
   parseTagValue: false,
   parseAttributeValue: false,
-  trimValues: true,
+  // Not `trimValues: true`: fast-xml-parser trims attribute values with it, and EM names are data
+  // (a VM named ` spaced ` has `VmDisplayName=" spaced "`; JSON keeps the spaces, so XML must too).
+  // Indentation between elements is dropped by `dropBlankText` instead.
+  trimValues: false,
+  tagValueProcessor: dropBlankText,
   ignoreDeclaration: true,
   ignorePiTags: true,
   processEntities: true,

@@ -3,6 +3,7 @@ import { decodeEmJson } from './decodeEmJson.js';
 import { decodeEmXml } from './decodeEmXml.js';
 import type {
   EmBackupServer,
+  EmEnterpriseManager,
   EmEntityKind,
   EmEntityKinds,
   EmEntityRef,
@@ -395,6 +396,28 @@ export function decodeLogonSession(body: string | Buffer, format: EmFormat): EmL
   const n = open(body, format, doc);
   assertJsonType(n, format, doc);
   return { sessionId: required(n, 'SessionId', doc, ''), userName: present(n, 'UserName', doc, '') };
+}
+
+/**
+ * Decode the API root (`GET /api/` -> 200 `<EnterpriseManager>` with `Links` and
+ * `SupportedVersions/SupportedVersion[@Name]`, veeam-api.md Part 1 section 1). It needs no logon, so
+ * a `check` command can read the versions a server speaks.
+ *
+ * @param body response body
+ * @param format representation of the body
+ * @throws {EmDecodeError} on a malformed body or a version without `Name`
+ */
+export function decodeEnterpriseManager(body: string | Buffer, format: EmFormat): EmEnterpriseManager {
+  const doc = 'EnterpriseManager';
+  const n = open(body, format, doc);
+  const versions = list(n, 'SupportedVersions', 'SupportedVersion', doc, '');
+  return {
+    links: decodeLinks(n, doc, ''),
+    supportedVersions: versions.map((v, i) => {
+      const at = `SupportedVersions[${i}]`;
+      return { name: required(v, 'Name', doc, at), links: decodeLinks(v, doc, at) };
+    }),
+  };
 }
 
 /**

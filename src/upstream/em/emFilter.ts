@@ -171,7 +171,7 @@ export function unescapePagingHref(href: string): string {
 }
 
 /** Default URL budget in characters. See {@link chunkByUrlLength}. */
-export const DEFAULT_URL_BUDGET = 2000;
+export const DEFAULT_URL_BUDGET = 8000;
 
 /** Options of {@link chunkByUrlLength}. */
 export interface ChunkByUrlLengthOptions {
@@ -187,15 +187,17 @@ export interface ChunkByUrlLengthOptions {
 
 /**
  * Split values into groups whose `field=="v1",field=="v2",...` OR-filter, URL-encoded, keeps the
- * whole URL under `budget` characters. Why 2000 by default: EM's maximum filter or URL length is
- * undocumented (veeam-api.md Part 1 section 5, UNCONFIRMED); EM sits behind HTTP.sys, and reverse
- * proxies in front of it commonly cap request lines between 2 kB (IIS `maxQueryString` 2048) and
- * 8 kB. 2000 characters is the long-standing interoperable URL length and still fits ~20 UIDs per
- * request, which keeps batch calls few. Order is preserved; a single value longer than the
- * budget still gets its own chunk (the server decides).
+ * whole URL under `budget` characters. Why 8000 by default: EM's maximum filter or URL length is
+ * undocumented (veeam-api.md Part 1 section 5, UNCONFIRMED). EM is self-hosted on HTTP.sys, whose
+ * default request-line/header limits are 16 kB (MaxFieldLength, MaxRequestBytes); common reverse
+ * proxies cap request lines at 8 kB (nginx `large_client_header_buffers`). 8000 fits ~95 URN terms,
+ * so the links of one server's share of a 500-session page resolve in one call per type (the
+ * graph's request budget). Behind an IIS front end with `maxQueryString` 2048, configure a
+ * smaller budget per server. Order is preserved; a single value longer than the budget still gets
+ * its own chunk (the server decides).
  *
  * @param values values to match (`urn:veeam:RestoreSession:<guid>`...)
- * @param budget maximum URL length in characters, default 2000
+ * @param budget maximum URL length in characters, default 8000
  * @param options field name and fixed URL overhead
  * @returns chunks of values, in input order; empty input gives no chunks
  */

@@ -119,3 +119,18 @@ export interface EmEntityKinds {
 }
 
 export type EmEntityKind = keyof EmEntityKinds;
+
+/** One `<SupportedVersion Name="v1_7">` of the API root (`GET /api/`, veeam-api.md Part 1 section 1). */
+export interface EmSupportedVersion {
+  /** `v1_5`, `v1_6`, `v1_7`... */
+  name: string;
+  /** Its `Create LogonSession` link (`sessionMngr/?v=v1_7`). */
+  links: EmLink[];
+}
+
+/** The unauthenticated API root `GET /api/` (`<EnterpriseManager>`). */
+export interface EmEnterpriseManager {
+  links: EmLink[];
+  /** In document order; empty when EM sent none. */
+  supportedVersions: EmSupportedVersion[];
+}

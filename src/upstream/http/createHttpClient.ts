@@ -4,7 +4,7 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import got, { type Got, type Method } from 'got';
 import pino, { type Logger } from 'pino';
 import { RETRYABLE_STATUSES, type UpstreamError } from '../errors.js';
-import { safePath } from '../redactSecrets.js';
+import { redactSecrets, safePath } from '../redactSecrets.js';
 import { RetryBudget, type RetryBudgetOptions } from './RetryBudget.js';
 import { isRetryableNetworkError, mapRequestError } from './mapRequestError.js';
 import { backoffDelay, parseRetryAfter } from './retryDelay.js';
@@ -259,7 +259,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   async function request(req: HttpRequest): Promise<HttpResponse<string | Buffer>> {
     const method = req.method ?? 'GET';
     const url = resolve(req.path, req.searchParams);
-    const path = safePath(url);
+    // Registered secrets are scrubbed from the path too: EM's logoff URL carries the logon-session
+    // id (`DELETE /api/logonSessions/{id}`), and the token is often base64 of that id (veeam-api.md Part 1 section 2).
+    const path = redactSecrets(safePath(url), secrets());
     const idempotent = method === 'GET' || method === 'HEAD';
     const start = now();
     const deadline = start + timeouts.total;
