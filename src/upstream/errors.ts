@@ -103,8 +103,7 @@ export class UpstreamError extends Error {
   constructor(code: UpstreamErrorCode, init: UpstreamErrorInit, defaultRetryable: boolean) {
     const secrets = init.secrets ?? [];
     const path = safePath(init.path);
-    const upstreamMessage =
-      init.upstreamMessage === undefined ? undefined : redactSecrets(clip(init.upstreamMessage, MAX_UPSTREAM_MESSAGE), secrets);
+    const upstreamMessage = init.upstreamMessage === undefined ? undefined : redactSecrets(clip(init.upstreamMessage, MAX_UPSTREAM_MESSAGE), secrets);
     const what =
       init.status !== undefined
         ? `HTTP ${init.status}${upstreamMessage ? `: ${upstreamMessage}` : ''}`

@@ -49,8 +49,7 @@ export function extractUpstreamMessage(body: string | Buffer | undefined): Upstr
   const o = json as Record<string, unknown>;
   const out: UpstreamMessage = {};
   const oauthError = text(o.error);
-  const message =
-    text(o.Message) ?? text(o.message) ?? text(o.error_description) ?? text(o.FirstChanceExceptionMessage) ?? oauthError;
+  const message = text(o.Message) ?? text(o.message) ?? text(o.error_description) ?? text(o.FirstChanceExceptionMessage) ?? oauthError;
   if (message !== undefined) out.message = message;
   const code = text(o.errorCode) ?? oauthError;
   if (code !== undefined) out.code = code;

@@ -34,13 +34,7 @@ export interface TestClient {
  * An EmClient on a simulator with test-friendly defaults: captured logs, the simulator's clock,
  * recorded (instant) retry sleeps, deterministic jitter. Registered for closing in `clients`.
  */
-export function emClient(
-  em: SimulatedEm,
-  capture: LogCapture,
-  clock: ManualClock,
-  clients: EmClient[],
-  extra: Partial<EmClientOptions> = {},
-): TestClient {
+export function emClient(em: SimulatedEm, capture: LogCapture, clock: ManualClock, clients: EmClient[], extra: Partial<EmClientOptions> = {}): TestClient {
   const sleeps: number[] = [];
   const events: HttpRequestEvent[] = [];
   const client = new EmClient({

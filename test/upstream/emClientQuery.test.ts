@@ -68,7 +68,11 @@ describe.each(['xml', 'json'] as const)('EmClient queries (%s)', (format) => {
   it('filters with sortAsc and a date bound', async () => {
     const sorted = [...em.world.restoreSessions].sort((a, b) => a.creationTime - b.creationTime);
     const from = sorted[200]!.creationTime;
-    const page = await client.listRestoreSessions({ filter: and(ge('CreationTime', new Date(from)), eq('State', 'Stopped')), sortAsc: 'CreationTime', pageSize: 500 });
+    const page = await client.listRestoreSessions({
+      filter: and(ge('CreationTime', new Date(from)), eq('State', 'Stopped')),
+      sortAsc: 'CreationTime',
+      pageSize: 500,
+    });
     seen[format].filtered = page;
     const expected = em.world.restoreSessions.filter((s) => s.creationTime >= from && s.state === 'Stopped');
     expect(page.items.map((s) => s.uid).sort()).toEqual(expected.map((s) => urn(s.id)).sort());
@@ -147,14 +151,23 @@ describe.each(['xml', 'json'] as const)('EmClient queries (%s)', (format) => {
 
   it('getByUids with a larger URL budget needs at most 4 calls for 300 ids', async () => {
     const big = emClient(em, capture, clock, clients, { format, urlBudget: 8000 }).client;
-    const map = await big.getByUids('RestoreSession', em.world.restoreSessions.map((s) => s.id));
+    const map = await big.getByUids(
+      'RestoreSession',
+      em.world.restoreSessions.map((s) => s.id),
+    );
     expect(map.size).toBe(SESSIONS);
     expect(em.log.count(QUERY)).toBeLessThanOrEqual(4);
   });
 
   it('getByUids for backup servers and VM restore points; no request for no valid id', async () => {
-    const servers = await client.getByUids('BackupServer', em.world.backupServers.map((s) => s.id));
-    const points = await client.getByUids('VmRestorePoint', em.world.vmRestorePoints.slice(0, 30).map((p) => `urn:veeam:VmRestorePoint:${p.id}`));
+    const servers = await client.getByUids(
+      'BackupServer',
+      em.world.backupServers.map((s) => s.id),
+    );
+    const points = await client.getByUids(
+      'VmRestorePoint',
+      em.world.vmRestorePoints.slice(0, 30).map((p) => `urn:veeam:VmRestorePoint:${p.id}`),
+    );
     seen[format].servers = [...servers.values()];
     seen[format].points = [...points.values()];
     expect(servers.size).toBe(em.world.backupServers.length);
@@ -179,7 +192,12 @@ describe.each(['xml', 'json'] as const)('EmClient queries (%s)', (format) => {
     expect(point.name).toBe(related.name);
     expect(again).toEqual(session);
     expect(em.log.count('GET /api/backupServers/{id}')).toBe(1);
-    expect(em.log.all().filter((e) => e.template !== QUERY).every((e) => e.query === 'format=Entity')).toBe(true);
+    expect(
+      em.log
+        .all()
+        .filter((e) => e.template !== QUERY)
+        .every((e) => e.query === 'format=Entity'),
+    ).toBe(true);
   });
 
   it('getByHref re-bases a foreign origin onto the configured server and refuses paths outside the API', async () => {

@@ -308,7 +308,10 @@ describe('createHttpClient: logging without secrets', () => {
     });
     const err = httpErrorFromResponse(c.name, 'GET', res, c.secrets());
     logger.error({ err }, 'final');
-    createUpstreamLogger(logger, 'em-test').info({ req: { headers: { authorization: `Basic ${basic}`, 'x-restsvcsessionid': token, cookie: `X-RestSvcSessionId=${token}` } }, password }, 'raw');
+    createUpstreamLogger(logger, 'em-test').info(
+      { req: { headers: { authorization: `Basic ${basic}`, 'x-restsvcsessionid': token, cookie: `X-RestSvcSessionId=${token}` } }, password },
+      'raw',
+    );
 
     handler = (req) => req.socket.destroy();
     await c.request({ path: 'x', headers: { authorization: `Basic ${basic}` } }).catch((e: unknown) => logger.error({ err: e }, 'failed'));
@@ -321,5 +324,20 @@ describe('createHttpClient: logging without secrets', () => {
     expect(typeof first.ms).toBe('number');
     expect(first.path).toBe('/api/query?type=RestoreSession&access_token=[REDACTED]');
     expect(err.upstreamMessage).toBe('session [REDACTED] rejected for Basic [REDACTED]');
+  });
+});
+
+describe('secret registry', () => {
+  it('never forgets the secrets given at construction, however many rotating ones are added', () => {
+    const client = createHttpClient({ name: 'x', baseUrl: 'http://127.0.0.1:9/api', secrets: ['the-password'] });
+    try {
+      for (let i = 0; i < 200; i++) client.addSecret(`token-${i}`);
+      expect(client.secrets()).toContain('the-password');
+      expect(client.secrets()).toContain('token-199');
+      expect(client.secrets()).not.toContain('token-0');
+      expect(client.secrets().length).toBeLessThanOrEqual(33);
+    } finally {
+      client.close();
+    }
   });
 });

@@ -15,7 +15,15 @@ const clients: HttpClient[] = [];
 beforeAll(async () => {
   const pems = await selfsigned.generate([{ name: 'commonName', value: 'em-test.local' }], {
     keyType: 'ec',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
+    ],
   });
   cert = pems.cert;
   server = https.createServer({ key: pems.private, cert: pems.cert }, (_req, res) => res.end('secure'));
@@ -37,7 +45,9 @@ function make(tls: { ca?: string; insecure?: boolean } | undefined, logger?: pin
 
 describe('createHttpClient: TLS', () => {
   it('rejects a self-signed certificate by default with UPSTREAM_TLS_ERROR, not retryable', async () => {
-    const err = (await make(undefined).request({ path: 'x' }).catch((e: unknown) => e)) as UpstreamError;
+    const err = (await make(undefined)
+      .request({ path: 'x' })
+      .catch((e: unknown) => e)) as UpstreamError;
     expect(err.code).toBe('UPSTREAM_TLS_ERROR');
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/^em-tls: GET \/api\/x -> TLS failure \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)/);

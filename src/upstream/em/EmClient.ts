@@ -14,25 +14,10 @@ import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
 import { EmDecodeError } from './EmDecodeError.js';
 import { EmSession, type EmLogon } from './EmSession.js';
-import {
-  decodeBackupServer,
-  decodeEnterpriseManager,
-  decodeQueryResult,
-  decodeRestoreSession,
-  decodeVmRestorePoint,
-  findPagingHref,
-} from './emDecoders.js';
+import { decodeBackupServer, decodeEnterpriseManager, decodeQueryResult, decodeRestoreSession, decodeVmRestorePoint, findPagingHref } from './emDecoders.js';
 import { DEFAULT_URL_BUDGET, anyOf, buildQueryUrl, chunkByUrlLength, unescapePagingHref, type EmFilter } from './emFilter.js';
 import { toEmUid } from './toEmUid.js';
-import type {
-  EmBackupServer,
-  EmEntityKind,
-  EmEntityKinds,
-  EmEnterpriseManager,
-  EmFormat,
-  EmQueryResult,
-  EmRestoreSession,
-} from './types.js';
+import type { EmBackupServer, EmEntityKind, EmEntityKinds, EmEnterpriseManager, EmFormat, EmQueryResult, EmRestoreSession } from './types.js';
 
 /** Options of {@link EmClient}: one configured Enterprise Manager server (the gateway maps its config to this). */
 export interface EmClientOptions {

@@ -96,9 +96,10 @@ export class EmSession {
     this.authFailureCacheMs = options.authFailureCacheMs ?? 30_000;
     const credentials = Buffer.from(`${options.username}:${options.password}`, 'utf8').toString('base64');
     this.basic = `Basic ${credentials}`;
-    this.http.addSecret(options.password);
-    this.http.addSecret(credentials);
-    this.http.addSecret(this.basic);
+    // Permanent: a long run of re-logons must not push the credentials out of the scrub list.
+    this.http.addSecret(options.password, true);
+    this.http.addSecret(credentials, true);
+    this.http.addSecret(this.basic, true);
   }
 
   /**

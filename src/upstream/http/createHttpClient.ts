@@ -138,8 +138,11 @@ export interface HttpClient {
    * @throws {TypeError} when the path cannot be parsed
    */
   resolve(path: string, searchParams?: SearchParamsInit): URL;
-  /** Register a secret learnt at run time (token, session id) to scrub from errors. */
-  addSecret(secret: string | undefined): void;
+  /**
+   * Register a secret to scrub from errors and logs. Rotating ones (tokens, session ids) are kept
+   * in a bounded set (the newest 32); `permanent` ones (credentials) are never dropped.
+   */
+  addSecret(secret: string | undefined, permanent?: boolean): void;
   /** Current secrets, for errors built by the caller. */
   secrets(): readonly string[];
   /** Close pooled sockets. */
@@ -196,7 +199,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => sleepMs(ms).then(() => undefined));
   const maxSockets = options.maxSockets ?? 8;
-  const secretSet = new Set<string>((options.secrets ?? []).filter((s) => s.length > 0));
+  // Secrets given at construction (the password) are permanent; rotating ones (tokens, session ids)
+  // live in a bounded set, so a long-running gateway neither grows without end nor forgets the password.
+  const permanentSecrets = new Set<string>((options.secrets ?? []).filter((s) => s.length > 0));
+  const secretSet = new Set<string>();
 
   const tls = options.tls ?? {};
   if (tls.ca !== undefined) assertPem(tls.ca, name);
@@ -231,7 +237,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
 
   function secrets(): string[] {
-    return [...secretSet];
+    return [...permanentSecrets, ...secretSet];
   }
 
   function resolve(path: string, searchParams?: SearchParamsInit): URL {
@@ -288,9 +294,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         if (req.signal?.aborted) throw req.signal.reason;
         const ms = now() - attemptStart;
         const error: UpstreamError = mapRequestError(err, { source: name, method, path, timeouts: phaseTimeouts, secrets: secrets() });
-        const delay = idempotent && attempt <= retry.limit && isRetryableNetworkError(err)
-          ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
-          : undefined;
+        const delay =
+          idempotent && attempt <= retry.limit && isRetryableNetworkError(err)
+            ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
+            : undefined;
         const willRetry = delay !== undefined && now() + delay < deadline && budget.tryWithdraw();
         observe({ server: name, method, path, ms, attempt, errorCode: error.code, willRetry });
         if (willRetry) {
@@ -307,9 +314,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       let delay: number | undefined;
       if (idempotent && attempt <= retry.limit && RETRYABLE_STATUSES.has(status)) {
         const retryAfter = parseRetryAfter(response.headers['retry-after'], now());
-        delay = retryAfter === undefined
-          ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
-          : retryAfter <= retry.retryAfterCapMs ? retryAfter : undefined;
+        delay =
+          retryAfter === undefined
+            ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
+            : retryAfter <= retry.retryAfterCapMs
+              ? retryAfter
+              : undefined;
       }
       const willRetry = delay !== undefined && now() + delay < deadline && budget.tryWithdraw();
       observe({ server: name, method, path, status, ms, attempt, willRetry });
@@ -328,8 +338,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     baseUrl,
     request: request as HttpClient['request'],
     resolve,
-    addSecret(secret) {
-      if (!secret) return;
+    addSecret(secret, permanent = false) {
+      if (!secret || permanentSecrets.has(secret)) return;
+      if (permanent) {
+        secretSet.delete(secret);
+        permanentSecrets.add(secret);
+        return;
+      }
       secretSet.delete(secret);
       secretSet.add(secret);
       while (secretSet.size > MAX_SECRETS) secretSet.delete(secretSet.values().next().value as string);

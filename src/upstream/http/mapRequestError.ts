@@ -1,10 +1,4 @@
-import {
-  type UpstreamError,
-  type UpstreamErrorInit,
-  UpstreamTimeoutError,
-  UpstreamTlsError,
-  UpstreamUnreachableError,
-} from '../errors.js';
+import { type UpstreamError, type UpstreamErrorInit, UpstreamTimeoutError, UpstreamTlsError, UpstreamUnreachableError } from '../errors.js';
 
 /** Node/OpenSSL codes meaning "could not talk to the server at all"; all are marked retryable. */
 const UNREACHABLE: Readonly<Record<string, string>> = {

@@ -26,9 +26,7 @@ function keyPath(prefix: string, key: string): string {
  * levels deep (`headers.authorization`, `req.headers.authorization`, `options.headers.cookie`...).
  * pino's redaction has no recursive wildcard, hence the explicit depths.
  */
-export const UPSTREAM_REDACT_PATHS: readonly string[] = ['', '*', '*.*', '*.*.*'].flatMap((prefix) =>
-  SECRET_KEYS.map((key) => keyPath(prefix, key)),
-);
+export const UPSTREAM_REDACT_PATHS: readonly string[] = ['', '*', '*.*', '*.*.*'].flatMap((prefix) => SECRET_KEYS.map((key) => keyPath(prefix, key)));
 
 /**
  * Child logger for one upstream server: binds `server` and adds the redaction paths.
