@@ -63,12 +63,43 @@ describe('startSimulators', () => {
     expect((await fetch(`${em.url}/backupServers`, { headers: { 'x-restsvcsessionid': token } })).status).toBe(401);
   });
 
-  it('serves the same world for the same seed', async () => {
-    const again = await startSimulators({ em: 1, vbo: 0, sessionsPerServer: 40, seed: 5 });
+  it('serves the same world, byte for byte but for its own address, for the same seed', async () => {
+    const a = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 40, seed: 5 });
+    const b = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 40, seed: 5 });
     try {
-      expect(JSON.stringify(again.em[0]!.world)).toBe(JSON.stringify(sims.em[0]!.world));
+      expect(JSON.stringify(b.em[0]!.world)).toBe(JSON.stringify(a.em[0]!.world));
+      const emPage = async (s: typeof a): Promise<string> => {
+        const em = s.em[0]!;
+        const logon = await fetch(`${em.url}/sessionMngr/?v=latest`, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from(`${em.username}:${em.password}`).toString('base64')}` },
+        });
+        const token = logon.headers.get('x-restsvcsessionid')!;
+        await logon.text();
+        const body = await (
+          await fetch(`${em.url}/query?type=RestoreSession&format=Entities&sortDesc=CreationTime&pageSize=10`, { headers: { 'x-restsvcsessionid': token } })
+        ).text();
+        return body.split(em.baseUrl).join('BASE');
+      };
+      const vboPage = async (s: typeof a): Promise<string> => {
+        const vbo = s.vbo[0]!;
+        const res = await fetch(`${vbo.url}/v8/token`, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'password', username: vbo.username, password: vbo.password }),
+        });
+        const { access_token: token } = (await res.json()) as { access_token: string };
+        const body = await (await fetch(`${vbo.url}/v8/Organizations`, { headers: { authorization: `Bearer ${token}` } })).text();
+        // setId is a fresh id per response by design (veeam-api.md Part 2 section 7).
+        return body.replace(/"setId":"[^"]+"/, '');
+      };
+      const [pa, pb] = [await emPage(a), await emPage(b)];
+      expect(pa).toContain('<RestoreSession ');
+      expect(pb).toBe(pa);
+      const [va, vb] = [await vboPage(a), await vboPage(b)];
+      expect(va).toContain('onmicrosoft.com');
+      expect(vb).toBe(va);
     } finally {
-      await again.close();
+      await Promise.all([a.close(), b.close()]);
     }
   });
 
