@@ -92,6 +92,12 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   const tls = options.tls ? await selfSignedCertificate() : undefined;
   const credentials = new Random(`credentials:${seed}`);
   const started: SimulatedServer[] = [];
+  /** One HTTP server per simulated API, with its own faults (seeded per server) and log. */
+  const serve = async (sim: EmSimulator | VboSimulator, log: RequestLog, name: string, extraStats: () => Record<string, unknown>) => {
+    const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
+    const server = new SimServer({ handler: sim, log, faults, ...hostAndTls(options.host, tls), onExpireAll: () => sim.expireAll(), extraStats });
+    return { server, faults, baseUrl: await server.listen() };
+  };
 
   try {
     for (let i = 1; i <= (options.em ?? 3); i++) {
@@ -108,16 +114,7 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
         clock,
         ...(options.emSessionTimeoutMs ? { sessionTimeoutMs: options.emSessionTimeoutMs } : {}),
       });
-      const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
-      const server = new SimServer({
-        handler: sim,
-        log,
-        faults,
-        ...hostAndTls(options.host, tls),
-        onExpireAll: () => sim.expireAll(),
-        extraStats: () => ({ activeSessions: sim.activeSessions() }),
-      });
-      const baseUrl = await server.listen();
+      const { server, faults, baseUrl } = await serve(sim, log, name, () => ({ activeSessions: sim.activeSessions() }));
       started.push({
         kind: 'enterprise-manager',
         name,
@@ -150,16 +147,7 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
         ...(options.vboTokenLifetimeSec ? { tokenLifetimeSec: options.vboTokenLifetimeSec } : {}),
         ...(options.world?.quirks ? { quirks: options.world.quirks } : {}),
       });
-      const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
-      const server = new SimServer({
-        handler: sim,
-        log,
-        faults,
-        ...hostAndTls(options.host, tls),
-        onExpireAll: () => sim.expireAll(),
-        extraStats: () => ({ activeTokens: sim.activeTokens() }),
-      });
-      const baseUrl = await server.listen();
+      const { server, faults, baseUrl } = await serve(sim, log, name, () => ({ activeTokens: sim.activeTokens() }));
       started.push({
         kind: 'microsoft365',
         name,

@@ -1,14 +1,7 @@
+import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import pino, { type Logger } from 'pino';
 import { UpstreamAuthError, UpstreamBadResponseError, UpstreamUnreachableError } from '../errors.js';
-import {
-  createHttpClient,
-  type HttpClient,
-  type HttpRequestEvent,
-  type HttpResponse,
-  type HttpRetryOptions,
-  type HttpTimeouts,
-  type HttpTlsOptions,
-} from '../http/createHttpClient.js';
+import { createHttpClient, type HttpClient, type HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
 import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
@@ -20,13 +13,9 @@ import { toEmUid } from './toEmUid.js';
 import type { EmBackupServer, EmEntityKind, EmEntityKinds, EmEnterpriseManager, EmFormat, EmQueryResult, EmRestoreSession } from './types.js';
 
 /** Options of {@link EmClient}: one configured Enterprise Manager server (the gateway maps its config to this). */
-export interface EmClientOptions {
-  /** Configured server name (`em-hq`); appears in errors, logs and metrics. */
-  name: string;
+export interface EmClientOptions extends UpstreamClientOptions {
   /** API base, e.g. `https://em-hq.corp:9398/api` (HTTP on 9399 accepted too, veeam-api.md Part 1 section 1). */
   url: string;
-  username: string;
-  password: string;
   /**
    * Representation asked of EM. Default `xml`, which every EM version speaks. `json` sends
    * `Accept: application/json` on GETs only: EM 9.5U4 switched to JSON whenever `application/json`
@@ -36,21 +25,6 @@ export interface EmClientOptions {
   format?: EmFormat;
   /** `v=` of the logon. Default `latest`. */
   apiVersion?: string;
-  tls?: HttpTlsOptions;
-  /** Per-phase timeouts in ms (defaults connect 5000, response 15000, total 30000 per HTTP call). */
-  timeouts?: HttpTimeouts;
-  /** GET retry policy (defaults: 2 retries, 250 ms base backoff, Retry-After capped at 10 s). */
-  retry?: HttpRetryOptions;
-  /** Concurrent sockets to this server. Default 8. */
-  maxSockets?: number;
-  /** Parent logger; a redacting child bound to `server` is derived. Default silent. */
-  logger?: Logger;
-  /** Called after every HTTP attempt (metrics, tests). */
-  onRequest?: (event: HttpRequestEvent) => void;
-  /** Clock in epoch ms (negative logon cache, deadlines, Retry-After dates). Default `Date.now`. */
-  now?: () => number;
-  /** Sleep between retries, in ms. Default a timer; tests inject a recorder. */
-  sleep?: (ms: number) => Promise<void>;
   /** How long a refused logon is remembered, in ms, see {@link EmSession}. Default 30000. */
   authFailureCacheMs?: number;
   /** Longest query-service URL for UID batches, in characters. Default 8000 ({@link DEFAULT_URL_BUDGET}). */

@@ -1,16 +1,9 @@
+import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import { UpstreamAuthError, UpstreamBadResponseError } from '../errors.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
-import {
-  createHttpClient,
-  type HttpClient,
-  type HttpRequestEvent,
-  type HttpResponse,
-  type HttpRetryOptions,
-  type HttpTimeouts,
-  type HttpTlsOptions,
-} from '../http/createHttpClient.js';
+import { createHttpClient, type HttpClient, type HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
 import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
 import type { VboApiVersion, VboOrganization, VboPage, VboRestorePoint, VboRestoreSession, VboRestoreSessionEvent, VboServiceInstance } from './types.js';
@@ -32,31 +25,11 @@ import {
 } from './vboDecoders.js';
 
 /** Options of {@link VboClient}: one configured VB365 server. Plain data; the config layer builds it. */
-export interface VboClientOptions {
-  /** Configured server name (`m365-eu`); appears in errors, logs and metrics. */
-  name: string;
+export interface VboClientOptions extends UpstreamClientOptions {
   /** Server origin, e.g. `https://vbo-eu.corp:4443` (default port 4443, Part 2 section 1). */
   url: string;
   /** `v1`..`v8`: chooses paths, parameters and expected shapes (see {@link vboCapabilities}). */
   apiVersion: VboApiVersion;
-  username: string;
-  password: string;
-  /** TLS: a PEM CA, or `insecure: true` (explicit, logged). Default: verify against the system store. */
-  tls?: HttpTlsOptions;
-  /** Per-phase timeouts in ms. Defaults: connect 5000, response 15000, total 30000. */
-  timeouts?: HttpTimeouts;
-  /** GET retry policy (POSTs, including `/token`, are never retried by the HTTP layer). */
-  retry?: HttpRetryOptions;
-  /** Keep-alive sockets to this server. Default 8. */
-  maxSockets?: number;
-  /** Parent logger; a redacting child with `server` is derived. Default silent. */
-  logger?: Logger;
-  /** Called after every HTTP attempt (metrics, tests). */
-  onRequest?: (event: HttpRequestEvent) => void;
-  /** Clock in epoch ms: token expiry, `Retry-After` dates, latencies. Default `Date.now`. */
-  now?: () => number;
-  /** Sleep used for GET retries and throttled `/token`. Default a timer. */
-  sleep?: (ms: number) => Promise<void>;
   /** Page size asked for when a call gives no `limit`, and by the `iterate*` methods. Default 100; capped at 10,000 from v5. */
   pageSize?: number;
   /**
