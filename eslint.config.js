@@ -15,14 +15,21 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  layer(['src/upstream/**/*.ts'], [
-    { group: ['graphql', 'graphql/*', '@apollo/*'], message: 'src/upstream knows nothing of GraphQL (design.md section 3).' },
-    { group: ['**/graph/**', '**/server/**'], message: 'src/upstream must not depend on the graph or server layers.' },
-  ]),
-  layer(['src/graph/**/*.ts'], [
-    { group: ['got', 'fast-xml-parser'], message: 'src/graph knows nothing of HTTP or XML (design.md section 3).' },
-  ]),
-  layer(['src/sim/**/*.ts'], [
-    { group: ['**/upstream/**', '**/graph/**', '**/server/**', '**/config/**'], message: 'The simulator is an independent reading of the Veeam docs: it shares no code with the clients.' },
-  ]),
+  layer(
+    ['src/upstream/**/*.ts'],
+    [
+      { group: ['graphql', 'graphql/*', '@apollo/*'], message: 'src/upstream knows nothing of GraphQL (design.md section 3).' },
+      { group: ['**/graph/**', '**/server/**'], message: 'src/upstream must not depend on the graph or server layers.' },
+    ],
+  ),
+  layer(['src/graph/**/*.ts'], [{ group: ['got', 'fast-xml-parser'], message: 'src/graph knows nothing of HTTP or XML (design.md section 3).' }]),
+  layer(
+    ['src/sim/**/*.ts'],
+    [
+      {
+        group: ['**/upstream/**', '**/graph/**', '**/server/**', '**/config/**'],
+        message: 'The simulator is an independent reading of the Veeam docs: it shares no code with the clients.',
+      },
+    ],
+  ),
 );

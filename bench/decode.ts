@@ -155,7 +155,12 @@ function toJson(sessions: Session[]): string {
         })),
       },
     },
-    PagingInfo: { Links: [link('First', `${q}1`, null, null), link('Next', `${q}2`, null, null), link('Last', `${q}20`, null, null)], PageNum: 1, PageSize: SESSIONS, PagesCount: 20 },
+    PagingInfo: {
+      Links: [link('First', `${q}1`, null, null), link('Next', `${q}2`, null, null), link('Last', `${q}20`, null, null)],
+      PageNum: 1,
+      PageSize: SESSIONS,
+      PagesCount: 20,
+    },
     Links: null,
   };
   return `\ufeff${JSON.stringify(doc)}`;
@@ -243,7 +248,10 @@ function main(): void {
 
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'decode.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, sessions: SESSIONS, xmlBytes, jsonBytes, budgetMs, results }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, sessions: SESSIONS, xmlBytes, jsonBytes, budgetMs, results }, null, 2)}\n`,
+  );
   console.log(`wrote ${out}`);
 }
 

@@ -198,11 +198,23 @@ describe('filter semantics over HTTP', () => {
   it('filters the other types by their documented fields', async () => {
     const bs = await xmlBody(await h.get(`/api/query?type=BackupServer&filter=${encodeURIComponent('Port==9392;Version>="12";Description=="lab & <TEST>"')}`));
     expect(bs.children[0]!.children.map((r) => r.attrs.UID)).toEqual(['urn:veeam:BackupServer:00fd67d9-2b4c-4c56-8a95-0b3dbec7ae43']);
-    const vp = await xmlBody(await h.get(`/api/query?type=VmRestorePoint&filter=${encodeURIComponent('VmName==oracle03;Type==Increment;Algorithm==Incremental;RestorePointId==dc216c04-2e34-478e-8b9b-49a3397ef6f8')}`));
+    const vp = await xmlBody(
+      await h.get(
+        `/api/query?type=VmRestorePoint&filter=${encodeURIComponent('VmName==oracle03;Type==Increment;Algorithm==Incremental;RestorePointId==dc216c04-2e34-478e-8b9b-49a3397ef6f8')}`,
+      ),
+    );
     expect(vp.children[0]!.children.map((r) => r.attrs.Name)).toEqual(['oracle03@2025-10-06 13:59:50']);
-    const vp2 = await xmlBody(await h.get(`/api/query?type=VmRestorePoint&filter=${encodeURIComponent('HierarchyObjRef=="urn:HyperV:Vm:757baa80-d19b-4607-a592-98e15d45d9b2.e3e47ce3-ace6-4f06-9aaf-f52cf2e11234"')}`));
+    const vp2 = await xmlBody(
+      await h.get(
+        `/api/query?type=VmRestorePoint&filter=${encodeURIComponent('HierarchyObjRef=="urn:HyperV:Vm:757baa80-d19b-4607-a592-98e15d45d9b2.e3e47ce3-ace6-4f06-9aaf-f52cf2e11234"')}`,
+      ),
+    );
     expect(vp2.children[0]!.children).toHaveLength(1);
-    const rp = await xmlBody(await h.get(`/api/query?type=RestorePoint&filter=${encodeURIComponent('BackupDate<2020-01-01T00:00:00Z;BackupServerUid==99f01406-ecdc-428f-ae09-a13de244140a')}`));
+    const rp = await xmlBody(
+      await h.get(
+        `/api/query?type=RestorePoint&filter=${encodeURIComponent('BackupDate<2020-01-01T00:00:00Z;BackupServerUid==99f01406-ecdc-428f-ae09-a13de244140a')}`,
+      ),
+    );
     expect(rp.children[0]!.children.map((r) => r.attrs.Name)).toEqual(['Sep 20 2016  2:59PM']);
     const port = await h.get(`/api/query?type=BackupServer&filter=${encodeURIComponent('Port==abc')}`);
     expect(port.status).toBe(400);

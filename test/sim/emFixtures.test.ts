@@ -32,7 +32,12 @@ describe('EM simulator vs documented responses', () => {
 
   it('has every entity element and link of the veeam-docs/004 tables, in XSD order', async () => {
     const table = JSON.parse(fixture('restoreSession-fields.json')) as { entityElements: string[]; links: { reference: string; rel: string }[] };
-    const s = h.sim.addRestoreSession({ restoredObjRef: 'urn:VMware:Vm:7f2bd1a1-0ec4-4e7b-a3a4-5a1d0e4c2f10.vm-1001', endTime: Date.parse('2026-11-01T00:00:05Z'), state: 'Stopped', result: 'Warning' });
+    const s = h.sim.addRestoreSession({
+      restoredObjRef: 'urn:VMware:Vm:7f2bd1a1-0ec4-4e7b-a3a4-5a1d0e4c2f10.vm-1001',
+      endTime: Date.parse('2026-11-01T00:00:05Z'),
+      state: 'Stopped',
+      result: 'Warning',
+    });
     const body = await xmlBody(await h.get(`/api/restoreSessions/${s.id}?format=Entity`));
     // UID and Name are attributes; CreationTime/EndTime are the *UTC elements (filter names differ from element names).
     const elements = body.children.map((c) => c.name);
@@ -73,17 +78,28 @@ describe('EM simulator vs documented responses', () => {
     const body = await xmlBody(res);
     const real = parseXml(fixture('error.xml'));
     expect(body.name).toBe(real.name);
-    expect(Object.keys(body.attrs).filter((k) => !k.startsWith('xmlns')).sort()).toEqual(['Message', 'StatusCode']);
-    expect(Object.keys(real.attrs).filter((k) => !k.startsWith('xmlns')).sort()).toEqual(['Message', 'StatusCode']);
+    expect(
+      Object.keys(body.attrs)
+        .filter((k) => !k.startsWith('xmlns'))
+        .sort(),
+    ).toEqual(['Message', 'StatusCode']);
+    expect(
+      Object.keys(real.attrs)
+        .filter((k) => !k.startsWith('xmlns'))
+        .sort(),
+    ).toEqual(['Message', 'StatusCode']);
     expect(body.attrs.StatusCode).toBe('404');
     expect(body.attrs.Message).toContain('00000000-0000-0000-0000-000000000000');
   });
 
   it('QueryResult Refs and PagingInfo look like the sample of veeam-api.md section 5', async () => {
-    const h2 = await startEm({ ...docWorld(), backupServers: [
-      { id: 'e42211aa-3a4f-4b8e-9a3c-6c0b5e2f7d11', name: '172.17.53.47', description: '', port: 9392, version: '12.3.0.310' },
-      { id: 'f0000000-0000-4000-8000-000000000000', name: 'zz.local', description: '', port: 9392, version: '12.3.0.310' },
-    ] });
+    const h2 = await startEm({
+      ...docWorld(),
+      backupServers: [
+        { id: 'e42211aa-3a4f-4b8e-9a3c-6c0b5e2f7d11', name: '172.17.53.47', description: '', port: 9392, version: '12.3.0.310' },
+        { id: 'f0000000-0000-4000-8000-000000000000', name: 'zz.local', description: '', port: 9392, version: '12.3.0.310' },
+      ],
+    });
     try {
       const res = await h2.get('/api/query?type=backupServer&pageSize=1&sortAsc=name');
       expect(res.status).toBe(200);
@@ -127,7 +143,9 @@ describe('EM simulator vs documented responses', () => {
 
   it('the comparison helper itself notices a wrong order, value and missing element', () => {
     const doc = parseXml(fixture('restoreSession-entity.xml'));
-    const swapped = parseXml(fixture('restoreSession-entity.xml').replace('<State>Stopped</State>\n <Result>Success</Result>', '<Result>Success</Result>\n <State>Stopped</State>'));
+    const swapped = parseXml(
+      fixture('restoreSession-entity.xml').replace('<State>Stopped</State>\n <Result>Success</Result>', '<Result>Success</Result>\n <State>Stopped</State>'),
+    );
     expect(compareXml(doc, swapped).length).toBeGreaterThan(0);
     const other = parseXml(fixture('restoreSession-entity.xml').replace('<Progress>0</Progress>', '<Progress>1</Progress>'));
     expect(compareXml(doc, other)).toEqual(['/RestoreSession/Progress: expected text "0", got "1"']);

@@ -138,7 +138,8 @@ export function compareXml(expected: XNode, actual: XNode, options: CompareOptio
     if (k.startsWith('xmlns')) continue;
     if (!(k in expected.attrs) && !extra.has(`@${k}`)) diffs.push(`${here}: unexpected attribute ${k}="${actual.attrs[k]}"`);
   }
-  if (!ignore.has(expected.name) && (expected.text ?? '') !== (actual.text ?? '')) diffs.push(`${here}: expected text "${expected.text ?? ''}", got "${actual.text ?? ''}"`);
+  if (!ignore.has(expected.name) && (expected.text ?? '') !== (actual.text ?? ''))
+    diffs.push(`${here}: expected text "${expected.text ?? ''}", got "${actual.text ?? ''}"`);
 
   if (expected.name === 'Links' && options.linksSubset) {
     let j = 0;
@@ -171,7 +172,11 @@ export async function xmlBody(res: Response): Promise<XNode> {
   if (!text.startsWith('<?xml version="1.0" encoding="utf-8"?>')) throw new Error(`no XML prolog: ${text.slice(0, 80)}`);
   if (res.headers.get('content-type') !== 'application/xml; charset=utf-8') throw new Error(`content-type ${res.headers.get('content-type')}`);
   const root = parseXml(text);
-  if (root.attrs.xmlns !== NS || root.attrs['xmlns:xsd'] !== 'http://www.w3.org/2001/XMLSchema' || root.attrs['xmlns:xsi'] !== 'http://www.w3.org/2001/XMLSchema-instance') {
+  if (
+    root.attrs.xmlns !== NS ||
+    root.attrs['xmlns:xsd'] !== 'http://www.w3.org/2001/XMLSchema' ||
+    root.attrs['xmlns:xsi'] !== 'http://www.w3.org/2001/XMLSchema-instance'
+  ) {
     throw new Error(`namespaces missing on <${root.name}>`);
   }
   return root;

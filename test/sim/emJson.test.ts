@@ -46,13 +46,20 @@ describe('EM JSON representation', () => {
       Progress: 0,
       RestoredObjRef: null,
     });
-    expect((body.Links as { Rel: string; Type: string }[]).map((l) => `${l.Rel} ${l.Type}`)).toEqual(['Up BackupServerReference', 'Alternate RestoreSessionReference', 'Related VmRestorePointReference']);
+    expect((body.Links as { Rel: string; Type: string }[]).map((l) => `${l.Rel} ${l.Type}`)).toEqual([
+      'Up BackupServerReference',
+      'Alternate RestoreSessionReference',
+      'Related VmRestorePointReference',
+    ]);
   });
 
   it('doubles the plural for entity lists inside QueryResult and keeps PagingInfo', async () => {
     const body = await jsonBody(await h.get('/api/query?type=RestoreSession&format=Entities&sortAsc=CreationTime', JSON_ACCEPT));
     const entities = body.Entities as { RestoreSessions: { RestoreSessions: { Name: string }[] } };
-    expect(entities.RestoreSessions.RestoreSessions.map((s) => s.Name)).toEqual(['FLR_[srv04]@2014-10-19 05:59:18', 'FLR_[virt03-ubuntu01]@2025-08-14 12:31:30']);
+    expect(entities.RestoreSessions.RestoreSessions.map((s) => s.Name)).toEqual([
+      'FLR_[srv04]@2014-10-19 05:59:18',
+      'FLR_[virt03-ubuntu01]@2025-08-14 12:31:30',
+    ]);
     const paging = body.PagingInfo as { PageNum: number; PageSize: number; PagesCount: number; Links: { Rel: string; Href: string }[] };
     expect([paging.PageNum, paging.PageSize, paging.PagesCount]).toEqual([1, 100, 1]);
     // JSON carries plain `&`, no XML escaping.
@@ -98,7 +105,9 @@ describe('EM fault knobs', () => {
     const res = await h.get('/api/backupServers');
     expect(res.status).toBe(503);
     const text = await res.text();
-    expect(text).toMatch(/^<\?xml version="1.0" encoding="utf-8"\?>\n<Error Message="Service is overloaded" StatusCode="503" xmlns="http:\/\/www.veeam.com\/ent\/v1.0"/);
+    expect(text).toMatch(
+      /^<\?xml version="1.0" encoding="utf-8"\?>\n<Error Message="Service is overloaded" StatusCode="503" xmlns="http:\/\/www.veeam.com\/ent\/v1.0"/,
+    );
     const json = await h.get('/api/backupServers', JSON_ACCEPT);
     expect(json.status).toBe(503);
     expect(JSON.parse((await json.text()).replace(/^\uFEFF/, ''))).toMatchObject({ Message: 'Service is overloaded', StatusCode: 503 });

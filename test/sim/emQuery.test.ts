@@ -38,7 +38,8 @@ describe('EM query service: sorting and paging', () => {
   it('sorts by creation time both ways, ties broken by id, one order the exact reverse of the other', async () => {
     const asc = await xmlBody(await h.get('/api/query?type=RestoreSession&format=Entities&sortAsc=CreationTime&pageSize=2000'));
     const desc = await xmlBody(await h.get('/api/query?type=RestoreSession&format=Entities&sortDesc=creationtime&pageSize=2000'));
-    const rows = (r: XNode): [string, string][] => child(child(r, 'Entities'), 'RestoreSessions').children.map((s) => [child(s, 'CreationTimeUTC').text!, s.attrs.UID!.toLowerCase()]);
+    const rows = (r: XNode): [string, string][] =>
+      child(child(r, 'Entities'), 'RestoreSessions').children.map((s) => [child(s, 'CreationTimeUTC').text!, s.attrs.UID!.toLowerCase()]);
     const a = rows(asc);
     expect(a).toHaveLength(1234);
     const expected = world.restoreSessions
@@ -236,7 +237,14 @@ describe('EM plain resources', () => {
   });
 
   it('gives the request-log templates the gateway counts by', () => {
-    const req = (method: string, path: string, query = '') => ({ method, path, query, url: new URL(`http://x${path}?${query}`), headers: {}, body: Buffer.alloc(0) });
+    const req = (method: string, path: string, query = '') => ({
+      method,
+      path,
+      query,
+      url: new URL(`http://x${path}?${query}`),
+      headers: {},
+      body: Buffer.alloc(0),
+    });
     expect(h.sim.template(req('GET', '/api/query', 'type=restoresession&page=2'))).toBe('GET /api/query?type=RestoreSession');
     expect(h.sim.template(req('GET', '/api/restoreSessions/abc'))).toBe('GET /api/restoreSessions/{id}');
     expect(h.sim.template(req('POST', '/api/sessionMngr/', 'v=latest'))).toBe('POST /api/sessionMngr');

@@ -85,12 +85,21 @@ describe('VB365 simulator against the docs samples', () => {
       reason: first.reason as string,
     });
     // 30 more, later, so that a next page exists as in the sample.
-    for (let i = 0; i < 30; i++) records.push(session({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, creationTime: Date.parse('2021-11-17T00:00:00Z') + i * 1000, endTime: Date.parse('2021-11-17T01:00:00Z') }));
+    for (let i = 0; i < 30; i++)
+      records.push(
+        session({
+          id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+          creationTime: Date.parse('2021-11-17T00:00:00Z') + i * 1000,
+          endTime: Date.parse('2021-11-17T01:00:00Z'),
+        }),
+      );
     h = await startVbo('v6', world([contoso], records));
     const page = await h.getJson<Page<Item>>('RestoreSessions', await h.login());
     expect(page.results).toHaveLength(30);
     // totalCount: in the v6 schema, absent from the assembled sample (part 2 section 4).
-    expect(wireDiff({ ...page, results: page.results.slice(0, 1) }, sample, { mode: 'values', base: h.base, extraKeys: ['totalCount'], anyValue: ['setId'] })).toEqual([]);
+    expect(
+      wireDiff({ ...page, results: page.results.slice(0, 1) }, sample, { mode: 'values', base: h.base, extraKeys: ['totalCount'], anyValue: ['setId'] }),
+    ).toEqual([]);
     expect(page.totalCount).toBe(31);
     expect(page.setId).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -98,7 +107,11 @@ describe('VB365 simulator against the docs samples', () => {
   it('v6 events page has the sample shape (HC get_events.html?ver=60)', async () => {
     const sample = fixture<Page<Item>>('v6-events-page.json');
     const id = 'd9d4d55d-0f3e-4b8a-a1c2-6e5f4d3c2b1a';
-    h = await startVbo('v6', world([veeamOrg], [session({ id, creationTime: Date.parse('2021-11-16T08:19:08Z'), endTime: Date.parse('2021-11-16T09:00:00Z'), eventCount: 2 })]), { serverUtcOffsetMinutes: 180 });
+    h = await startVbo(
+      'v6',
+      world([veeamOrg], [session({ id, creationTime: Date.parse('2021-11-16T08:19:08Z'), endTime: Date.parse('2021-11-16T09:00:00Z'), eventCount: 2 })]),
+      { serverUtcOffsetMinutes: 180 },
+    );
     const page = await h.getJson<Page<Item>>(`RestoreSessions/${id}/Events`, await h.login());
     expect(wireDiff(page, sample, { mode: 'shape', base: h.base })).toEqual([]);
     expect(page._links).toEqual(sample._links);
@@ -136,7 +149,11 @@ describe('VB365 simulator against the docs samples', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const body = await res.json();
-    expect(wireDiff(body, sample, { mode: 'values', base: h.base, anyValue: ['access_token', 'refresh_token'] }).filter((d) => !d.includes('.issued') && !d.includes('.expires'))).toEqual([]);
+    expect(
+      wireDiff(body, sample, { mode: 'values', base: h.base, anyValue: ['access_token', 'refresh_token'] }).filter(
+        (d) => !d.includes('.issued') && !d.includes('.expires'),
+      ),
+    ).toEqual([]);
     expect(wireDiff(body, sample, { mode: 'shape', base: h.base })).toEqual([]);
     expect((body as Item)['.issued']).toBe('Sun, 01 Nov 2026 00:00:00 GMT');
     expect((body as Item)['.expires']).toBe('Sun, 01 Nov 2026 01:00:00 GMT');

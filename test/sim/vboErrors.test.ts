@@ -11,7 +11,11 @@ const MISSING = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
 
 describe('VB365 paths, errors and quirks', () => {
   let h: VboHarness | undefined;
-  const start = async (version: VboApiVersion, extra: Partial<Omit<VboSimulatorOptions, 'world' | 'log' | 'apiVersion'>> = {}, sessions = 40): Promise<VboHarness> => {
+  const start = async (
+    version: VboApiVersion,
+    extra: Partial<Omit<VboSimulatorOptions, 'world' | 'log' | 'apiVersion'>> = {},
+    sessions = 40,
+  ): Promise<VboHarness> => {
     h = await startVbo(version, generateVboWorld('errors', { seed: 11, sessionsPerServer: sessions }), extra);
     return h;
   };
@@ -69,12 +73,19 @@ describe('VB365 paths, errors and quirks', () => {
     expect(await res.json()).toEqual({ message: "The requested resource does not support http method 'DELETE'.", errorCode: null });
   });
 
-  it.each(VBO_API_VERSIONS.map((v) => [v]))('%s: unknown ids are 404 in the version\'s error shape', async (version: VboApiVersion) => {
+  it.each(VBO_API_VERSIONS.map((v) => [v]))("%s: unknown ids are 404 in the version's error shape", async (version: VboApiVersion) => {
     const n = vboVersionNumber(version);
     const s = await start(version);
     const token = await s.login();
     const sid = s.sim.addRestoreSession().id;
-    for (const path of [`RestoreSessions/${MISSING}`, `RestoreSessions/not-a-guid`, `RestoreSessions/${MISSING}/Events`, `RestoreSessions/${sid}/Events/${MISSING}`, `Organizations/${MISSING}`, ...(n >= 6 ? [`RestorePoints/${MISSING}`] : [])]) {
+    for (const path of [
+      `RestoreSessions/${MISSING}`,
+      `RestoreSessions/not-a-guid`,
+      `RestoreSessions/${MISSING}/Events`,
+      `RestoreSessions/${sid}/Events/${MISSING}`,
+      `Organizations/${MISSING}`,
+      ...(n >= 6 ? [`RestorePoints/${MISSING}`] : []),
+    ]) {
       const res = await s.get(path, token);
       expect(res.status).toBe(404);
       const body = (await res.json()) as Item;
@@ -89,7 +100,15 @@ describe('VB365 paths, errors and quirks', () => {
     const n = vboVersionNumber(version);
     const s = await start(version);
     const token = await s.login();
-    for (const q of ['startTimeFrom=yesterday', 'startTimeTo=2020-13-01T00:00:00Z', 'offset=-1', 'limit=0', 'limit=abc', 'limit=10001', ...(n >= 8 ? ['orderBy=Name', 'orderAsc=maybe', 'endTimeTo=2020-02-30'] : [])]) {
+    for (const q of [
+      'startTimeFrom=yesterday',
+      'startTimeTo=2020-13-01T00:00:00Z',
+      'offset=-1',
+      'limit=0',
+      'limit=abc',
+      'limit=10001',
+      ...(n >= 8 ? ['orderBy=Name', 'orderAsc=maybe', 'endTimeTo=2020-02-30'] : []),
+    ]) {
       const res = await s.get(`RestoreSessions?${q}`, token);
       expect([q, res.status]).toEqual([q, 400]);
       const body = (await res.json()) as Item;
@@ -104,12 +123,12 @@ describe('VB365 paths, errors and quirks', () => {
     const token = await s.login();
     expect((await s.get('RestoreSessions?startTimeFrom=yesterday&orderBy=Name', token)).status).toBe(200);
     // No documented maximum before v5.
-    expect(((await s.getJson<Page>('RestoreSessions?limit=20000', token)).limit)).toBe(20000);
+    expect((await s.getJson<Page>('RestoreSessions?limit=20000', token)).limit).toBe(20000);
     const v3 = await s.getJson<Page>('RestoreSessions?limit=20000', token);
     expect(v3.results).toHaveLength(40);
   });
 
-  it('injected status faults use the version\'s error body', async () => {
+  it("injected status faults use the version's error body", async () => {
     const s = await start('v8');
     const token = await s.login();
     s.server.faults.add({ match: 'RestoreSessions', nth: 1, action: { status: 503, message: 'Service Unavailable' } });

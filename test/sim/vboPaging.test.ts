@@ -20,7 +20,8 @@ function tiedWorld(): VboServerWorld {
   return world([org({ id: r.guid(), name: 'contoso.onmicrosoft.com' })], sessions);
 }
 
-const order = (w: VboServerWorld): string[] => [...w.restoreSessions].sort((a, b) => a.creationTime - b.creationTime || (a.id < b.id ? -1 : 1)).map((s) => s.id);
+const order = (w: VboServerWorld): string[] =>
+  [...w.restoreSessions].sort((a, b) => a.creationTime - b.creationTime || (a.id < b.id ? -1 : 1)).map((s) => s.id);
 
 describe('VB365 RestoreSessions paging and filters', () => {
   let h: VboHarness | undefined;
@@ -38,7 +39,8 @@ describe('VB365 RestoreSessions paging and filters', () => {
     const s = await start(version, w);
     const token = await s.login();
     const seen: string[] = [];
-    for (let offset = 0; offset < 60; offset += 7) seen.push(...(await s.getJson<Page<Item>>(`RestoreSessions?offset=${offset}&limit=7`, token)).results.map((r) => r.id as string));
+    for (let offset = 0; offset < 60; offset += 7)
+      seen.push(...(await s.getJson<Page<Item>>(`RestoreSessions?offset=${offset}&limit=7`, token)).results.map((r) => r.id as string));
     expect(seen).toEqual(version === 'v8' ? order(w).reverse() : order(w));
   });
 
@@ -72,7 +74,12 @@ describe('VB365 RestoreSessions paging and filters', () => {
     expect(filtered.length).toBeGreaterThan(0);
     expect(filtered.every((r) => r.endTime !== null)).toBe(true);
     const to = (await s.getJson<Page<Item>>(`RestoreSessions?endTimeTo=${new Date(T0 + 1500).toISOString()}&orderAsc=true`, token)).results;
-    expect(to.map((r) => r.id)).toEqual(w.restoreSessions.filter((x) => x.endTime !== undefined && x.endTime <= T0 + 1500).sort((a, b) => (a.id < b.id ? -1 : 1)).map((x) => x.id));
+    expect(to.map((r) => r.id)).toEqual(
+      w.restoreSessions
+        .filter((x) => x.endTime !== undefined && x.endTime <= T0 + 1500)
+        .sort((a, b) => (a.id < b.id ? -1 : 1))
+        .map((x) => x.id),
+    );
   });
 
   it('serves a deep 500-item page of 100k sessions touching only O(log n + page) records', async () => {
@@ -113,7 +120,10 @@ describe('VB365 RestoreSessions paging and filters', () => {
     const token = await s.login();
     const from = mine[5]!.backupTime;
     const to = mine[15]!.backupTime;
-    const page = await s.getJson<Page<Item>>(`RestorePoints?organizationId=${orgId.toUpperCase()}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&orderAsc=true&limit=100`, token);
+    const page = await s.getJson<Page<Item>>(
+      `RestorePoints?organizationId=${orgId.toUpperCase()}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&orderAsc=true&limit=100`,
+      token,
+    );
     expect(page.results.map((r) => r.id)).toEqual(mine.slice(5, 16).map((p) => p.id));
     expect(page.totalCount).toBe(11);
     expect(page.results.every((r) => r.organizationId === orgId)).toBe(true);

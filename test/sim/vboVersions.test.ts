@@ -11,14 +11,50 @@ type Item = Record<string, unknown>;
 const SESSION_KEYS: Record<string, string[]> = {
   v1: ['id', 'type', 'pointInTime', 'creationTime', 'endTime', 'state', 'result', '_links'],
   v2: ['id', 'type', 'creationTime', 'endTime', 'state', 'result', '_links'],
-  v6: ['id', 'name', 'organization', 'type', 'creationTime', 'endTime', 'state', 'result', 'initiatedBy', 'details', 'scopeName', 'clientHost', 'reason', '_links'],
+  v6: [
+    'id',
+    'name',
+    'organization',
+    'type',
+    'creationTime',
+    'endTime',
+    'state',
+    'result',
+    'initiatedBy',
+    'details',
+    'scopeName',
+    'clientHost',
+    'reason',
+    '_links',
+  ],
 };
-const sessionKeys = (n: number): string[] => (n === 1 ? SESSION_KEYS.v1! : n <= 5 ? SESSION_KEYS.v2! : n <= 7 ? SESSION_KEYS.v6! : [...SESSION_KEYS.v6!, 'eTag']);
+const sessionKeys = (n: number): string[] =>
+  n === 1 ? SESSION_KEYS.v1! : n <= 5 ? SESSION_KEYS.v2! : n <= 7 ? SESSION_KEYS.v6! : [...SESSION_KEYS.v6!, 'eTag'];
 
 const ORG_LINKS = (n: number): string[] =>
-  n === 1 ? ['self', 'jobs', 'mailboxes'] : n <= 5 ? ['self', 'jobs', 'groups', 'users', 'sites'] : ['self', 'jobs', 'groups', 'users', 'sites', 'teams', 'usedRepositories', 'rbacRoles'];
+  n === 1
+    ? ['self', 'jobs', 'mailboxes']
+    : n <= 5
+      ? ['self', 'jobs', 'groups', 'users', 'sites']
+      : ['self', 'jobs', 'groups', 'users', 'sites', 'teams', 'usedRepositories', 'rbacRoles'];
 
-const EVENT_KEYS = ['itemSizeBytes', 'id', 'type', 'status', 'startTime', 'endTime', 'duration', 'title', 'message', 'order', 'itemName', 'itemType', 'source', 'target', '_links'];
+const EVENT_KEYS = [
+  'itemSizeBytes',
+  'id',
+  'type',
+  'status',
+  'startTime',
+  'endTime',
+  'duration',
+  'title',
+  'message',
+  'order',
+  'itemName',
+  'itemType',
+  'source',
+  'target',
+  '_links',
+];
 
 const sorted = (keys: string[]): string[] => [...keys].sort();
 
@@ -82,12 +118,14 @@ describe.each(VBO_API_VERSIONS.map((v) => [v]))('VB365 %s', (version: VboApiVers
     else expect('endTime' in body).toBe(false);
   });
 
-  it('RestoreSessions/{id}/Events is a page with this version\'s event fields', async () => {
+  it("RestoreSessions/{id}/Events is a page with this version's event fields", async () => {
     const s = world.restoreSessions.find((x) => x.state === 'Stopped' && x.eventCount > 3)!;
     const page = await h.getJson<Page<Item>>(`RestoreSessions/${s.id}/Events?limit=2`, token);
     expect(page.results).toHaveLength(2);
     expect(page.limit).toBe(2);
-    expect(sorted(Object.keys(page.results[0]!))).toEqual(sorted([...EVENT_KEYS, ...(n >= 8 ? ['organizationId', 'backedUpOrganizationId', 'userId', 'groupId', 'siteId', 'teamId'] : [])]));
+    expect(sorted(Object.keys(page.results[0]!))).toEqual(
+      sorted([...EVENT_KEYS, ...(n >= 8 ? ['organizationId', 'backedUpOrganizationId', 'userId', 'groupId', 'siteId', 'teamId'] : [])]),
+    );
     expect(page._links.next!.href).toBe(`${n <= 5 ? h.base : ''}/${version}/RestoreSessions/${s.id}/Events?offset=2&limit=2`);
     const e = page.results[0]!;
     expect(e.startTime).toMatch(/-07:00$/);
@@ -189,7 +227,10 @@ describe.each(VBO_API_VERSIONS.map((v) => [v]))('VB365 %s', (version: VboApiVers
     });
 
     it(`endTimeFrom, orderBy and orderAsc are ${n >= 8 ? 'honoured' : 'ignored'}`, async () => {
-      const ended = world.restoreSessions.filter((s) => s.endTime !== undefined).map((s) => s.endTime!).sort((a, b) => a - b);
+      const ended = world.restoreSessions
+        .filter((s) => s.endTime !== undefined)
+        .map((s) => s.endTime!)
+        .sort((a, b) => a - b);
       const cut = ended[40]!;
       const page = await h.getJson<Page<Item>>(`RestoreSessions?endTimeFrom=${new Date(cut).toISOString()}&orderBy=EndTime&orderAsc=true&limit=100`, token);
       if (n >= 8) {

@@ -24,7 +24,8 @@ function kind(v: unknown): string {
 export function wireDiff(actual: unknown, expected: unknown, options: WireOptions, path = '$'): string[] {
   const diffs: string[] = [];
   const key = path.split('.').pop() ?? '';
-  if (kind(actual) !== kind(expected)) return [`${path}: expected ${kind(expected)} ${JSON.stringify(expected)}, got ${kind(actual)} ${JSON.stringify(actual)}`];
+  if (kind(actual) !== kind(expected))
+    return [`${path}: expected ${kind(expected)} ${JSON.stringify(expected)}, got ${kind(actual)} ${JSON.stringify(actual)}`];
   if (Array.isArray(expected)) {
     const a = actual as unknown[];
     if (options.mode === 'values' && a.length !== expected.length) diffs.push(`${path}: expected ${expected.length} items, got ${a.length}`);
@@ -55,12 +56,15 @@ export function wireDiff(actual: unknown, expected: unknown, options: WireOption
     }
     if (DATE.test(expected) || RFC1123.test(expected)) {
       const zone = (s: string): string => (RFC1123.test(s) ? 'rfc1123' : s.endsWith('Z') ? 'Z' : 'offset');
-      if (!(DATE.test(actual) || RFC1123.test(actual)) || zone(actual) !== zone(expected)) return [`${path}: date form differs: expected ${expected}, got ${actual}`];
-      if (zone(expected) === 'offset' && actual.slice(-6) !== expected.slice(-6) && options.mode === 'values') diffs.push(`${path}: offset differs: ${expected} vs ${actual}`);
+      if (!(DATE.test(actual) || RFC1123.test(actual)) || zone(actual) !== zone(expected))
+        return [`${path}: date form differs: expected ${expected}, got ${actual}`];
+      if (zone(expected) === 'offset' && actual.slice(-6) !== expected.slice(-6) && options.mode === 'values')
+        diffs.push(`${path}: offset differs: ${expected} vs ${actual}`);
       if (options.mode === 'values' && Math.abs(Date.parse(actual) - Date.parse(expected)) >= 1) diffs.push(`${path}: expected ${expected}, got ${actual}`);
       return diffs;
     }
   }
-  if (options.mode === 'values' && !(options.anyValue ?? []).includes(key) && actual !== expected) diffs.push(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  if (options.mode === 'values' && !(options.anyValue ?? []).includes(key) && actual !== expected)
+    diffs.push(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
   return diffs;
 }

@@ -54,7 +54,10 @@ describe('world generator', () => {
   });
 
   it('insertSorted keeps order and puts equal keys last', () => {
-    const list = [{ k: 1, n: 'a' }, { k: 3, n: 'b' }];
+    const list = [
+      { k: 1, n: 'a' },
+      { k: 3, n: 'b' },
+    ];
     insertSorted(list, { k: 3, n: 'c' }, (x) => x.k);
     insertSorted(list, { k: 2, n: 'd' }, (x) => x.k);
     expect(list.map((x) => x.n)).toEqual(['a', 'd', 'b', 'c']);

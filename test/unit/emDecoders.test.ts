@@ -207,11 +207,19 @@ describe('decodeQueryResult (RestoreSession)', () => {
 describe('decodeQueryResult: zero results and references', () => {
   const empties: Array<[string, string, 'xml' | 'json']> = [
     ['self-closing root', `<QueryResult ${NS}/>`, 'xml'],
-    ['empty Entities list', `<QueryResult ${NS}><Entities><RestoreSessions /></Entities><PagingInfo PageNum="1" PageSize="100" PagesCount="0"><Links /></PagingInfo></QueryResult>`, 'xml'],
+    [
+      'empty Entities list',
+      `<QueryResult ${NS}><Entities><RestoreSessions /></Entities><PagingInfo PageNum="1" PageSize="100" PagesCount="0"><Links /></PagingInfo></QueryResult>`,
+      'xml',
+    ],
     ['empty Entities', `<QueryResult ${NS}><Entities/></QueryResult>`, 'xml'],
     ['empty Refs', `<QueryResult ${NS}><Refs></Refs></QueryResult>`, 'xml'],
     ['JSON nulls', '{"Refs":null,"Entities":null,"PagingInfo":null,"Links":null}', 'json'],
-    ['JSON empty doubled plural', `${BOM}{"Entities":{"RestoreSessions":{"RestoreSessions":[]}},"PagingInfo":{"PageNum":1,"PageSize":100,"PagesCount":0,"Links":null}}`, 'json'],
+    [
+      'JSON empty doubled plural',
+      `${BOM}{"Entities":{"RestoreSessions":{"RestoreSessions":[]}},"PagingInfo":{"PageNum":1,"PageSize":100,"PagesCount":0,"Links":null}}`,
+      'json',
+    ],
     ['JSON empty Refs', '{"Refs":[]}', 'json'],
   ];
   it.each(empties)('%s -> no items', (_name, body, format) => {
@@ -249,7 +257,10 @@ describe('decodeQueryResult: zero results and references', () => {
       PageNum: 1,
       PageSize: 1,
       PagesCount: 2,
-      Links: [link('First', 'https://localhost:9398/api/query?type=backupServer&pageSize=1&page=1'), link('Next', 'https://localhost:9398/api/query?type=backupServer&pageSize=1&page=2')],
+      Links: [
+        link('First', 'https://localhost:9398/api/query?type=backupServer&pageSize=1&page=1'),
+        link('Next', 'https://localhost:9398/api/query?type=backupServer&pageSize=1&page=2'),
+      ],
     },
   });
 
@@ -275,8 +286,15 @@ describe('decodeQueryResult: zero results and references', () => {
 
   it('decodes an EntityReferences collection', () => {
     const body = `<EntityReferences ${NS}><Ref UID="urn:veeam:BackupServer:${BS}" Name="localhost" Href="${API}/backupServers/${BS}" Type="BackupServerReference"/></EntityReferences>`;
-    expect(decodeEntityReferences(body, 'xml')).toEqual([{ uid: `urn:veeam:BackupServer:${BS}`, id: BS, name: 'localhost', href: `${API}/backupServers/${BS}`, type: 'BackupServerReference', links: [] }]);
-    expect(decodeEntityReferences(`{"Refs":[{"UID":"urn:veeam:BackupServer:${BS}","Name":"localhost","Href":"${API}/backupServers/${BS}","Type":"BackupServerReference","Links":null}]}`, 'json')).toEqual(decodeEntityReferences(body, 'xml'));
+    expect(decodeEntityReferences(body, 'xml')).toEqual([
+      { uid: `urn:veeam:BackupServer:${BS}`, id: BS, name: 'localhost', href: `${API}/backupServers/${BS}`, type: 'BackupServerReference', links: [] },
+    ]);
+    expect(
+      decodeEntityReferences(
+        `{"Refs":[{"UID":"urn:veeam:BackupServer:${BS}","Name":"localhost","Href":"${API}/backupServers/${BS}","Type":"BackupServerReference","Links":null}]}`,
+        'json',
+      ),
+    ).toEqual(decodeEntityReferences(body, 'xml'));
   });
 });
 
@@ -325,7 +343,19 @@ describe('single-entity decoders', () => {
       hierarchyObjRef: 'urn:HyperV:Vm:757baa80.e3e47ce3',
       links: [{ rel: 'Restore', href: `${API}/vmRestorePoints/${G1}?action=restore` }],
     });
-    const json = JSON.stringify({ CreationTimeUTC: '2016-10-06T13:59:50.783Z', VmName: 'oracle03', Algorithm: 'Incremental', PointType: 'Increment', HierarchyObjRef: 'urn:HyperV:Vm:757baa80.e3e47ce3', SqlInfo: null, Links: [{ Rel: 'Restore', Href: `${API}/vmRestorePoints/${G1}?action=restore`, Name: null, Type: null }], UID: `urn:veeam:VmRestorePoint:${G1}`, Name: 'oracle03@2016-10-06 13:59:50', Href: `${API}/vmRestorePoints/${G1}?format=Entity`, Type: 'VmRestorePoint' });
+    const json = JSON.stringify({
+      CreationTimeUTC: '2016-10-06T13:59:50.783Z',
+      VmName: 'oracle03',
+      Algorithm: 'Incremental',
+      PointType: 'Increment',
+      HierarchyObjRef: 'urn:HyperV:Vm:757baa80.e3e47ce3',
+      SqlInfo: null,
+      Links: [{ Rel: 'Restore', Href: `${API}/vmRestorePoints/${G1}?action=restore`, Name: null, Type: null }],
+      UID: `urn:veeam:VmRestorePoint:${G1}`,
+      Name: 'oracle03@2016-10-06 13:59:50',
+      Href: `${API}/vmRestorePoints/${G1}?format=Entity`,
+      Type: 'VmRestorePoint',
+    });
     expect(decodeVmRestorePoint(json, 'json')).toStrictEqual(x);
 
     const one = sessionsXml.slice(sessionsXml.indexOf('<RestoreSession '), sessionsXml.indexOf('</RestoreSession>') + '</RestoreSession>'.length);
@@ -335,7 +365,10 @@ describe('single-entity decoders', () => {
   it('decodes a LogonSession (XML and JSON)', () => {
     const xml = `<LogonSession ${NS} Type="LogonSession" Href="${API}/logonSessions/${G1}"><Links><Link Rel="Delete" Href="${API}/logonSessions/${G1}"/></Links><UserName>SRV12\\Administrator</UserName><SessionId>${G1}</SessionId></LogonSession>`;
     expect(decodeLogonSession(xml, 'xml')).toEqual({ sessionId: G1, userName: 'SRV12\\Administrator' });
-    expect(decodeLogonSession(`${BOM}{"UserName":"SRV12\\\\Administrator","SessionId":"${G1}","Links":null,"Type":"LogonSession"}`, 'json')).toEqual({ sessionId: G1, userName: 'SRV12\\Administrator' });
+    expect(decodeLogonSession(`${BOM}{"UserName":"SRV12\\\\Administrator","SessionId":"${G1}","Links":null,"Type":"LogonSession"}`, 'json')).toEqual({
+      sessionId: G1,
+      userName: 'SRV12\\Administrator',
+    });
   });
 
   it('decodes EM errors in XML and BOM-prefixed JSON', () => {
@@ -344,8 +377,15 @@ describe('single-entity decoders', () => {
     <FirstChanceExceptionMessage>Object reference not set to an instance of an object.</FirstChanceExceptionMessage>
 </Error>`;
     expect(decodeError(xml, 'xml')).toEqual({ message: 'Object reference not set to an instance of an object.', statusCode: 500 });
-    expect(decodeError(`${BOM}{"FirstChanceExceptionMessage":null,"Message":"Node [root] does not exist.","StackTrace":null,"Status":null,"StatusCode":400}`, 'json')).toEqual({ message: 'Node [root] does not exist.', statusCode: 400 });
-    expect(decodeError(`<Error ${NS} Message=""><FirstChanceExceptionMessage>inner</FirstChanceExceptionMessage></Error>`, 'xml')).toEqual({ message: 'inner' });
+    expect(
+      decodeError(
+        `${BOM}{"FirstChanceExceptionMessage":null,"Message":"Node [root] does not exist.","StackTrace":null,"Status":null,"StatusCode":400}`,
+        'json',
+      ),
+    ).toEqual({ message: 'Node [root] does not exist.', statusCode: 400 });
+    expect(decodeError(`<Error ${NS} Message=""><FirstChanceExceptionMessage>inner</FirstChanceExceptionMessage></Error>`, 'xml')).toEqual({
+      message: 'inner',
+    });
   });
 });
 
@@ -355,15 +395,55 @@ describe('malformed bodies throw EmDecodeError naming the problem', () => {
     ['empty body', () => decodeQueryResult('RestoreSession', '', 'xml'), /is not XML/],
     ['JSON given to the XML decoder', () => decodeQueryResult('RestoreSession', '{"Refs":null}', 'xml'), /is not XML/],
     ['truncated', () => decodeQueryResult('RestoreSession', sessionsXml.slice(0, 2000), 'xml'), /truncated or malformed/],
-    ['wrong root (proxy HTML page)', () => decodeQueryResult('RestoreSession', '<html><body>502 Bad Gateway</body></html>', 'xml'), /expected root element <QueryResult>, got <html>/],
-    ['reference where an entity is expected', () => decodeRestoreSession(`<EntityRef ${NS} UID="urn:veeam:RestoreSession:${G1}" Name="n" Href="h" Type="RestoreSessionReference"/>`, 'xml'), /expected root element <RestoreSession>, got <EntityRef>/],
-    ['missing UID', () => decodeQueryResult('RestoreSession', sessionsXml.replace(`UID="urn:veeam:RestoreSession:${G2}" `, ''), 'xml'), /QueryResult: Entities\.RestoreSessions\[1\]\.UID is missing/],
-    ['missing CreationTimeUTC', () => decodeQueryResult('RestoreSession', sessionsXml.replace('<CreationTimeUTC>2014-10-19T04:00:00Z</CreationTimeUTC>', ''), 'xml'), /Entities\.RestoreSessions\[1\]\.CreationTimeUTC is missing/],
-    ['unreadable date', () => decodeQueryResult('RestoreSession', sessionsXml.replace('2014-10-19T04:00:00Z', '19/10/2014'), 'xml'), /CreationTimeUTC is not an ISO-8601 date: "19\/10\/2014"/],
-    ['non-integer Progress', () => decodeQueryResult('RestoreSession', sessionsXml.replace('<Progress>100</Progress>', '<Progress>lots</Progress>'), 'xml'), /Progress is not an integer/],
+    [
+      'wrong root (proxy HTML page)',
+      () => decodeQueryResult('RestoreSession', '<html><body>502 Bad Gateway</body></html>', 'xml'),
+      /expected root element <QueryResult>, got <html>/,
+    ],
+    [
+      'reference where an entity is expected',
+      () => decodeRestoreSession(`<EntityRef ${NS} UID="urn:veeam:RestoreSession:${G1}" Name="n" Href="h" Type="RestoreSessionReference"/>`, 'xml'),
+      /expected root element <RestoreSession>, got <EntityRef>/,
+    ],
+    [
+      'missing UID',
+      () => decodeQueryResult('RestoreSession', sessionsXml.replace(`UID="urn:veeam:RestoreSession:${G2}" `, ''), 'xml'),
+      /QueryResult: Entities\.RestoreSessions\[1\]\.UID is missing/,
+    ],
+    [
+      'missing CreationTimeUTC',
+      () => decodeQueryResult('RestoreSession', sessionsXml.replace('<CreationTimeUTC>2014-10-19T04:00:00Z</CreationTimeUTC>', ''), 'xml'),
+      /Entities\.RestoreSessions\[1\]\.CreationTimeUTC is missing/,
+    ],
+    [
+      'unreadable date',
+      () => decodeQueryResult('RestoreSession', sessionsXml.replace('2014-10-19T04:00:00Z', '19/10/2014'), 'xml'),
+      /CreationTimeUTC is not an ISO-8601 date: "19\/10\/2014"/,
+    ],
+    [
+      'non-integer Progress',
+      () => decodeQueryResult('RestoreSession', sessionsXml.replace('<Progress>100</Progress>', '<Progress>lots</Progress>'), 'xml'),
+      /Progress is not an integer/,
+    ],
     ['bad UID', () => decodeQueryResult('RestoreSession', sessionsXml.replace(`urn:veeam:RestoreSession:${G2}`, 'nonsense'), 'xml'), /UID is not of the form/],
-    ['link without Href', () => decodeQueryResult('RestoreSession', sessionsXml.replace(`<Link Rel="Up" Type="BackupServerReference" Href="${API}/backupServers/${BS}" Name="srv02.tech.local" />\n        </Links>\n        <JobType>InstantRecovery2030`, '<Link Rel="Up"/></Links><JobType>InstantRecovery2030'), 'xml'), /Entities\.RestoreSessions\[1\]\.Links\[0\]\.Href is missing/],
-    ['entities of another kind', () => decodeQueryResult('RestoreSession', `<QueryResult ${NS}><Entities><BackupServers><BackupServer/></BackupServers></Entities></QueryResult>`, 'xml'), /Entities holds BackupServers, expected RestoreSessions/],
+    [
+      'link without Href',
+      () =>
+        decodeQueryResult(
+          'RestoreSession',
+          sessionsXml.replace(
+            `<Link Rel="Up" Type="BackupServerReference" Href="${API}/backupServers/${BS}" Name="srv02.tech.local" />\n        </Links>\n        <JobType>InstantRecovery2030`,
+            '<Link Rel="Up"/></Links><JobType>InstantRecovery2030',
+          ),
+          'xml',
+        ),
+      /Entities\.RestoreSessions\[1\]\.Links\[0\]\.Href is missing/,
+    ],
+    [
+      'entities of another kind',
+      () => decodeQueryResult('RestoreSession', `<QueryResult ${NS}><Entities><BackupServers><BackupServer/></BackupServers></Entities></QueryResult>`, 'xml'),
+      /Entities holds BackupServers, expected RestoreSessions/,
+    ],
     ['DOCTYPE', () => decodeQueryResult('RestoreSession', '<!DOCTYPE x [<!ENTITY a "b">]><QueryResult/>', 'xml'), /DOCTYPE/],
     ['bad JSON', () => decodeQueryResult('RestoreSession', `${BOM}{"Entities":`, 'json'), /QueryResult: is not valid JSON/],
     ['JSON array', () => decodeQueryResult('RestoreSession', '[]', 'json'), /is a JSON array, expected an object/],
@@ -382,13 +462,15 @@ describe('decodeEmXml and unescapeXml', () => {
   it('unescapes once, left to right', () => {
     expect(unescapeXml('&amp;amp;')).toBe('&amp;');
     expect(unescapeXml('&amp;lt;')).toBe('&lt;');
-    expect(unescapeXml('a&lt;b&gt;c&quot;d&apos;e&#39;f&#x2F;g&#65;')).toBe('a<b>c"d\'e\'f/gA');
+    expect(unescapeXml('a&lt;b&gt;c&quot;d&apos;e&#39;f&#x2F;g&#65;')).toBe("a<b>c\"d'e'f/gA");
     expect(unescapeXml('&nbsp;&#0;&bogus')).toBe('&nbsp;&#0;&bogus');
     expect(unescapeXml('plain')).toBe('plain');
   });
 
   it('keeps every value a string and drops namespace prefixes from names', () => {
-    const { root, node } = decodeEmXml('<?xml version="1.0"?><a:Root xmlns:a="urn:x" xmlns:xsi="urn:y" Port="9392" Flag="true"><a:N>0123</a:N><a:D xsi:nil="true"/></a:Root>');
+    const { root, node } = decodeEmXml(
+      '<?xml version="1.0"?><a:Root xmlns:a="urn:x" xmlns:xsi="urn:y" Port="9392" Flag="true"><a:N>0123</a:N><a:D xsi:nil="true"/></a:Root>',
+    );
     expect(root).toBe('Root');
     expect(node).toMatchObject({ Port: '9392', Flag: 'true', N: '0123', D: { nil: 'true' } });
   });

@@ -203,7 +203,9 @@ describe('buildQueryUrl', () => {
 describe('unescapePagingHref', () => {
   const clean = 'https://em:9398/api/query?type=RestoreSession&pageSize=2&page=2&filter=Name%3d%3d%22a%26amp%3bb%22';
   it('turns escaped separators into & and is idempotent', () => {
-    expect(unescapePagingHref('https://em:9398/api/query?type=RestoreSession&amp;pageSize=2&amp;page=2')).toBe('https://em:9398/api/query?type=RestoreSession&pageSize=2&page=2');
+    expect(unescapePagingHref('https://em:9398/api/query?type=RestoreSession&amp;pageSize=2&amp;page=2')).toBe(
+      'https://em:9398/api/query?type=RestoreSession&pageSize=2&page=2',
+    );
     expect(unescapePagingHref('https://em:9398/api/query?type=x&amp;amp;page=2')).toBe('https://em:9398/api/query?type=x&page=2');
     expect(unescapePagingHref(clean)).toBe(clean);
     expect(unescapePagingHref(unescapePagingHref(clean))).toBe(clean);
@@ -232,7 +234,14 @@ describe('chunkByUrlLength', () => {
 
   it('with the default overhead, full URLs stay under the default 8000 characters', () => {
     for (const chunk of chunkByUrlLength(uids)) {
-      const { href } = buildQueryUrl({ type: 'RestoreSession', format: 'Entities', filter: anyOf(chunk), sortAsc: 'CreationTime', pageSize: chunk.length, page: 1 });
+      const { href } = buildQueryUrl({
+        type: 'RestoreSession',
+        format: 'Entities',
+        filter: anyOf(chunk),
+        sortAsc: 'CreationTime',
+        pageSize: chunk.length,
+        page: 1,
+      });
       expect(`${baseUrl}${href}`.length).toBeLessThanOrEqual(8000);
     }
     // ~95 URN terms per request: one call for one server's share of a page of links

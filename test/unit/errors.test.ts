@@ -63,12 +63,26 @@ describe('UpstreamError family', () => {
       cause,
       secrets: [PASSWORD, TOKEN, SESSION_ID],
     });
-    const views = [err.message, err.path, err.upstreamMessage ?? '', err.upstreamCode ?? '', JSON.stringify(err), String((err.cause as Error).message), JSON.stringify(err.toJSON())];
+    const views = [
+      err.message,
+      err.path,
+      err.upstreamMessage ?? '',
+      err.upstreamCode ?? '',
+      JSON.stringify(err),
+      String((err.cause as Error).message),
+      JSON.stringify(err.toJSON()),
+    ];
     for (const view of views) for (const secret of ALL) expect(view).not.toContain(secret);
     expect(err.cause).not.toBe(cause);
     expect((err.cause as Error & { code?: string }).code).toBe('ECONNRESET');
     expect(JSON.stringify(err)).not.toContain('options');
-    expect(err.toJSON()).toMatchObject({ code: 'UPSTREAM_HTTP_ERROR', source: 'em-hq', status: 500, retryable: false, cause: { name: 'Error', code: 'ECONNRESET' } });
+    expect(err.toJSON()).toMatchObject({
+      code: 'UPSTREAM_HTTP_ERROR',
+      source: 'em-hq',
+      status: 500,
+      retryable: false,
+      cause: { name: 'Error', code: 'ECONNRESET' },
+    });
   });
 
   it('clips huge upstream messages', () => {
@@ -106,8 +120,12 @@ describe('redactSecrets', () => {
 
 describe('safePath', () => {
   it('keeps path and ordinary parameters, masks secret-looking ones, drops user-info', () => {
-    expect(safePath('https://user:pw@em:9398/api/query?type=RestoreSession&filter=Name%3D%3D%22x%22')).toBe('/api/query?type=RestoreSession&filter=Name%3D%3D%22x%22');
-    expect(safePath(`/v6/x?access_token=${TOKEN}&limit=30&sessionId=${SESSION_ID}&apiKey=k`)).toBe(`/v6/x?access_token=${REDACTED}&limit=30&sessionId=${REDACTED}&apiKey=${REDACTED}`);
+    expect(safePath('https://user:pw@em:9398/api/query?type=RestoreSession&filter=Name%3D%3D%22x%22')).toBe(
+      '/api/query?type=RestoreSession&filter=Name%3D%3D%22x%22',
+    );
+    expect(safePath(`/v6/x?access_token=${TOKEN}&limit=30&sessionId=${SESSION_ID}&apiKey=k`)).toBe(
+      `/v6/x?access_token=${REDACTED}&limit=30&sessionId=${REDACTED}&apiKey=${REDACTED}`,
+    );
   });
 });
 

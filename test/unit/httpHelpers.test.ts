@@ -57,12 +57,24 @@ describe('parseRetryAfter', () => {
 
 describe('extractUpstreamMessage', () => {
   it.each([
-    ['EM XML', '<?xml version="1.0" encoding="utf-8"?><Error Message="Object reference not set." StatusCode="500" xmlns="http://www.veeam.com/ent/v1.0"/>', { message: 'Object reference not set.' }],
-    ['EM JSON with BOM', '\ufeff{"FirstChanceExceptionMessage":null,"Message":"Node [root] does not exist.","StackTrace":null,"Status":null,"StatusCode":400}', { message: 'Node [root] does not exist.' }],
+    [
+      'EM XML',
+      '<?xml version="1.0" encoding="utf-8"?><Error Message="Object reference not set." StatusCode="500" xmlns="http://www.veeam.com/ent/v1.0"/>',
+      { message: 'Object reference not set.' },
+    ],
+    [
+      'EM JSON with BOM',
+      '\ufeff{"FirstChanceExceptionMessage":null,"Message":"Node [root] does not exist.","StackTrace":null,"Status":null,"StatusCode":400}',
+      { message: 'Node [root] does not exist.' },
+    ],
     ['EM JSON fallback', '{"Message":null,"FirstChanceExceptionMessage":"inner"}', { message: 'inner' }],
     ['ASP.NET', '{"Message":"Authorization has been denied for this request."}', { message: 'Authorization has been denied for this request.' }],
     ['VB365', '{"message":"Proxy is offline","errorCode":"ProxyOffline","stackTrace":null}', { message: 'Proxy is offline', code: 'ProxyOffline' }],
-    ['OAuth', '{"error":"invalid_grant","error_description":"The user name or password is incorrect."}', { message: 'The user name or password is incorrect.', code: 'invalid_grant' }],
+    [
+      'OAuth',
+      '{"error":"invalid_grant","error_description":"The user name or password is incorrect."}',
+      { message: 'The user name or password is incorrect.', code: 'invalid_grant' },
+    ],
     ['OAuth without description', '{"error":"invalid_client"}', { message: 'invalid_client', code: 'invalid_client' }],
     ['buffer', Buffer.from('{"message":"m"}'), { message: 'm' }],
   ])('%s', (_name, body, expected) => {
@@ -86,22 +98,32 @@ describe('mapRequestError', () => {
   const err = (props: Record<string, unknown>) => Object.assign(new Error(String(props.message ?? 'x')), props);
 
   it('maps got timeouts by phase', () => {
-    const t = mapRequestError(err({ name: 'TimeoutError', code: 'ETIMEDOUT', event: 'response' }), ctx) as unknown as { code: string; phase: string; timeoutMs: number; message: string };
+    const t = mapRequestError(err({ name: 'TimeoutError', code: 'ETIMEDOUT', event: 'response' }), ctx) as unknown as {
+      code: string;
+      phase: string;
+      timeoutMs: number;
+      message: string;
+    };
     expect([t.code, t.phase, t.timeoutMs]).toEqual(['UPSTREAM_TIMEOUT', 'response', 15000]);
     expect(t.message).toBe('vbo-eu: GET /v8/RestoreSessions -> timeout: no first byte within 15000 ms');
     expect(isRetryableNetworkError(err({ name: 'TimeoutError', event: 'connect' }))).toBe(true);
     expect(isRetryableNetworkError(err({ name: 'TimeoutError', event: 'request' }))).toBe(false);
   });
 
-  it.each(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO'])(
-    'maps %s to UPSTREAM_TLS_ERROR, not retryable',
-    (code) => {
-      const e = mapRequestError(err({ code }), ctx);
-      expect(e.code).toBe('UPSTREAM_TLS_ERROR');
-      expect(e.retryable).toBe(false);
-      expect(isRetryableNetworkError(err({ code }))).toBe(false);
-    },
-  );
+  it.each([
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'CERT_HAS_EXPIRED',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'ERR_SSL_WRONG_VERSION_NUMBER',
+    'EPROTO',
+  ])('maps %s to UPSTREAM_TLS_ERROR, not retryable', (code) => {
+    const e = mapRequestError(err({ code }), ctx);
+    expect(e.code).toBe('UPSTREAM_TLS_ERROR');
+    expect(e.retryable).toBe(false);
+    expect(isRetryableNetworkError(err({ code }))).toBe(false);
+  });
 
   it.each(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH'])('maps %s to UPSTREAM_UNREACHABLE, retryable', (code) => {
     const e = mapRequestError(err({ code }), ctx);
@@ -124,9 +146,26 @@ describe('mapRequestError', () => {
 describe('upstream logger', () => {
   it('redacts secret keys at any depth up to three and binds the server name', () => {
     const lines: string[] = [];
-    const parent = pino({ level: 'info' }, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
+    const parent = pino(
+      { level: 'info' },
+      new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    );
     const log = createUpstreamLogger(parent, 'em-hq');
-    log.info({ authorization: 'Basic AAAA', headers: { 'x-restsvcsessionid': 'TOKEN1', Cookie: 'c=TOKEN2' }, req: { headers: { authorization: 'Bearer TOKEN3' } }, body: { form: { password: 'PW', refresh_token: 'RT' } }, access_token: 'AT' }, 'x');
+    log.info(
+      {
+        authorization: 'Basic AAAA',
+        headers: { 'x-restsvcsessionid': 'TOKEN1', Cookie: 'c=TOKEN2' },
+        req: { headers: { authorization: 'Bearer TOKEN3' } },
+        body: { form: { password: 'PW', refresh_token: 'RT' } },
+        access_token: 'AT',
+      },
+      'x',
+    );
     const line = lines.join('');
     for (const s of ['AAAA', 'TOKEN1', 'TOKEN2', 'TOKEN3', '"PW"', '"RT"', '"AT"']) expect(line).not.toContain(s);
     expect(JSON.parse(line)).toMatchObject({ server: 'em-hq', msg: 'x' });

@@ -130,7 +130,13 @@ export class EmSimulator implements SimHandler {
     return {
       status,
       headers,
-      body: renderXml({ name: 'Error', attrs: [['Message', message], ['StatusCode', status]] }),
+      body: renderXml({
+        name: 'Error',
+        attrs: [
+          ['Message', message],
+          ['StatusCode', status],
+        ],
+      }),
     };
   }
 
@@ -148,7 +154,8 @@ export class EmSimulator implements SimHandler {
    * newest session) on backup server 0, from a VM restore point of that server.
    */
   addRestoreSession(partial: Partial<EmRestoreSession> = {}): EmRestoreSession {
-    const backupServer = partial.backupServer ?? (partial.vmRestorePoint !== undefined ? (this.world.vmRestorePoints[partial.vmRestorePoint]?.backupServer ?? 0) : 0);
+    const backupServer =
+      partial.backupServer ?? (partial.vmRestorePoint !== undefined ? (this.world.vmRestorePoints[partial.vmRestorePoint]?.backupServer ?? 0) : 0);
     let pointIndex = partial.vmRestorePoint;
     if (pointIndex === undefined) {
       pointIndex = this.world.vmRestorePoints.findIndex((p) => p.backupServer === backupServer);
@@ -247,7 +254,14 @@ export class EmSimulator implements SimHandler {
     const search = new URLSearchParams(req.query);
     switch (route.kind) {
       case 'logonSessions':
-        return this.ok(req, { name: 'LogonSessions', children: this.sessions.live().filter((s) => s.userName === session.userName).map((s) => this.logonSessionNode(s)), list: 'LogonSessions' });
+        return this.ok(req, {
+          name: 'LogonSessions',
+          children: this.sessions
+            .live()
+            .filter((s) => s.userName === session.userName)
+            .map((s) => this.logonSessionNode(s)),
+          list: 'LogonSessions',
+        });
       case 'logonSession': {
         const target = this.sessions.find(route.id);
         if (!target) throw new EmHttpError(404, `Logon session ${route.id} does not exist.`);

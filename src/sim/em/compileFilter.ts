@@ -80,7 +80,9 @@ export function compileFilter<T>(node: FilterNode, fields: ReadonlyMap<string, F
     case 'date': {
       const target = parseEmDate(node.value);
       if (target === undefined) {
-        throw new FilterValueError(`Cannot convert "${node.value}" to DateTime for filter parameter "${field.name}": use a UTC ISO-8601 value such as 2025-08-14T12:31:30Z.`);
+        throw new FilterValueError(
+          `Cannot convert "${node.value}" to DateTime for filter parameter "${field.name}": use a UTC ISO-8601 value such as 2025-08-14T12:31:30Z.`,
+        );
       }
       return (r) => {
         const v = get(r);
@@ -146,7 +148,8 @@ export function parseEmDate(value: string): EmInstant | undefined {
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = ''] = m;
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const check = new Date(ms);
-  if (Number.isNaN(ms) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  if (Number.isNaN(ms) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
+    return undefined;
   const digits = frac.padEnd(7, '0');
   return { ms: ms + Number(digits.slice(0, 3)), subMs: Number(digits.slice(3)) / 10_000 };
 }

@@ -109,7 +109,10 @@ class Parser {
     while (this.pos < this.text.length && FIELD_CHAR.test(this.text[this.pos]!)) this.pos++;
     const field = this.text.slice(start, this.pos);
     if (!field) {
-      throw new FilterSyntaxError(this.atEnd() ? 'expected a field name, found the end of the filter' : `expected a field name, found "${this.peek()}"`, this.pos);
+      throw new FilterSyntaxError(
+        this.atEnd() ? 'expected a field name, found the end of the filter' : `expected a field name, found "${this.peek()}"`,
+        this.pos,
+      );
     }
     this.skipWs();
     const op = this.parseOp(field);
@@ -124,7 +127,8 @@ class Parser {
     }
     const valueStart = this.pos;
     while (this.pos < this.text.length && !';,)'.includes(this.text[this.pos]!)) {
-      if (this.text[this.pos] === '"') throw new FilterSyntaxError('a quote inside an unquoted value; quote the whole value and double the inner quote', this.pos);
+      if (this.text[this.pos] === '"')
+        throw new FilterSyntaxError('a quote inside an unquoted value; quote the whole value and double the inner quote', this.pos);
       this.pos++;
     }
     const value = this.text.slice(valueStart, this.pos).replace(/\s+/g, '');

@@ -33,7 +33,15 @@ export interface EmNode {
 
 /** A `<Link>`; `Name` and `Type` are optional ([D:attributes_of_a_link_element]). Attribute order as in the docs. */
 export function link(rel: string, href: string, type?: string, name?: string): EmNode {
-  return { name: 'Link', attrs: [['Rel', rel], ['Type', type], ['Href', href], ['Name', name]] };
+  return {
+    name: 'Link',
+    attrs: [
+      ['Rel', rel],
+      ['Type', type],
+      ['Href', href],
+      ['Name', name],
+    ],
+  };
 }
 
 export function links(items: EmNode[]): EmNode {

@@ -105,7 +105,11 @@ function invalid(name: string, value: string): VboHttpError {
 
 /** `{ABC...}`, upper case or the 32-digit form -> `abc...-...`; undefined when it is no GUID (.NET Guid.Parse forms). */
 export function normalizeGuid(text: string): string | undefined {
-  const t = text.trim().toLowerCase().replace(/^\{(.*)\}$/, '$1').replace(/^\((.*)\)$/, '$1');
+  const t = text
+    .trim()
+    .toLowerCase()
+    .replace(/^\{(.*)\}$/, '$1')
+    .replace(/^\((.*)\)$/, '$1');
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(t)) return t;
   if (/^[0-9a-f]{32}$/.test(t)) return `${t.slice(0, 8)}-${t.slice(8, 12)}-${t.slice(12, 16)}-${t.slice(16, 20)}-${t.slice(20)}`;
   return undefined;

@@ -49,7 +49,15 @@ export class VboRenderer {
    * clients stop when `next` is absent [WOMBAT]). Whether `first` also appears on the first page
    * is UNCONFIRMED; it does not here.
    */
-  page(path: string, query: VboQuery, offset: number, limit: number, results: unknown[], hasNext: boolean, extra: { setId?: string; totalCount?: number } = {}): Json {
+  page(
+    path: string,
+    query: VboQuery,
+    offset: number,
+    limit: number,
+    results: unknown[],
+    hasNext: boolean,
+    extra: { setId?: string; totalCount?: number } = {},
+  ): Json {
     const link = (o: number): Link => this.href(`${path}?${query.withPaging(o, limit)}`);
     const links: Links = { self: link(offset) };
     if (offset > 0) {

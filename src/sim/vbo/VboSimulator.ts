@@ -388,7 +388,11 @@ export class VboSimulator implements SimHandler {
   }
 
   private oauthError(error: string, description?: string): SimResponse {
-    return this.json({ error, ...(description ? { error_description: description } : {}) }, 400, { 'cache-control': 'no-cache', pragma: 'no-cache', expires: '-1' });
+    return this.json({ error, ...(description ? { error_description: description } : {}) }, 400, {
+      'cache-control': 'no-cache',
+      pragma: 'no-cache',
+      expires: '-1',
+    });
   }
 
   // ---------------------------------------------------------------- restore sessions
@@ -471,7 +475,9 @@ export class VboSimulator implements SimHandler {
     const { offset, limit } = q.paging(this.maxLimit);
     const matching = orgs.filter((o) => (msid === undefined || o.msid === msid) && (backedUpId === undefined || backedUpOrganizationId(o) === backedUpId));
     const results = matching.slice(offset, offset + limit).map((o) => this.renderer.organization(o));
-    return this.json(this.renderer.page(`/v${this.n}/Organizations`, q, offset, limit, results, offset + results.length < matching.length, { setId: this.random.guid() }));
+    return this.json(
+      this.renderer.page(`/v${this.n}/Organizations`, q, offset, limit, results, offset + results.length < matching.length, { setId: this.random.guid() }),
+    );
   }
 
   /**
@@ -510,7 +516,17 @@ export class VboSimulator implements SimHandler {
     if (!ascending) points.reverse();
     const { offset, limit } = q.paging(this.maxLimit);
     const results = points.slice(offset, offset + limit).map(render);
-    return this.json(this.renderer.page(`/v${this.n}/RestorePoints`, q, offset, limit, results, offset + results.length < points.length, this.n === 7 ? { totalCount: points.length } : {}));
+    return this.json(
+      this.renderer.page(
+        `/v${this.n}/RestorePoints`,
+        q,
+        offset,
+        limit,
+        results,
+        offset + results.length < points.length,
+        this.n === 7 ? { totalCount: points.length } : {},
+      ),
+    );
   }
 }
 

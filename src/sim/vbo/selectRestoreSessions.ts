@@ -68,7 +68,14 @@ function sortedSlice(sessions: readonly VboRestoreSession[], lo: number, hi: num
  * its exact reverse. The world array is sorted by creationTime only, so the copied window is widened
  * to whole runs of equal creationTime before sorting by id.
  */
-function pageOfCreationRange(sessions: readonly VboRestoreSession[], lo: number, hi: number, offset: number, limit: number, ascending: boolean): VboRestoreSession[] {
+function pageOfCreationRange(
+  sessions: readonly VboRestoreSession[],
+  lo: number,
+  hi: number,
+  offset: number,
+  limit: number,
+  ascending: boolean,
+): VboRestoreSession[] {
   const count = hi - lo;
   if (offset >= count) return [];
   const size = Math.min(limit, count - offset);
@@ -79,7 +86,9 @@ function pageOfCreationRange(sessions: readonly VboRestoreSession[], lo: number,
   while (a > lo && sessions[a - 1]!.creationTime === sessions[start]!.creationTime) a--;
   let b = end;
   while (b < hi && sessions[b]!.creationTime === sessions[end - 1]!.creationTime) b++;
-  const window = sessions.slice(a, b).sort(byCreation).slice(start - a, end - a);
+  const window = sessions
+    .slice(a, b)
+    .sort(byCreation)
+    .slice(start - a, end - a);
   return ascending ? window : window.reverse();
 }
-
