@@ -1,11 +1,26 @@
-/**
- * What every resolver receives as its context, built fresh for each request (design.md section 2).
- * The graph layer only declares the shape here; the upstream client layer supplies the values, so
- * both members stay `unknown` until those types exist and the compiler forces a narrowing at use.
- */
+import type { GraphQLError } from 'graphql';
+import type { Logger } from 'pino';
+import type { ConnectionLimits } from './connectionArgs.js';
+import type { CursorCodec } from './cursor.js';
+import type { Loaders } from './loaders/createLoaders.js';
+import type { GraphSource } from './sources/createSources.js';
+
+/** What every resolver receives, built fresh for each request by `Graph.createContext` (design.md section 2). */
 export interface GraphContext {
-  /** Per-request DataLoaders keyed by (source, entity, id), filled by the client layer (design.md section 6). */
-  readonly loaders: unknown;
-  /** The configured servers with their clients and health, by name, filled by the client layer. */
-  readonly sources: unknown;
+  readonly requestId: string | undefined;
+  readonly logger: Logger;
+  /** Configured servers in configuration order. */
+  readonly sources: readonly GraphSource[];
+  readonly sourceByName: ReadonlyMap<string, GraphSource>;
+  /** Per-request loaders keyed by (source, entity, id) (design.md section 6). */
+  readonly loaders: Loaders;
+  readonly limits: ConnectionLimits;
+  readonly cursors: CursorCodec;
+  /**
+   * Errors for the response's standard `errors` array that must not null their field: one per
+   * server that failed while the merged connection still answered with the others' data. The
+   * graph's Apollo plugin appends them to the response (a resolver cannot both return data and
+   * report an error for the same field).
+   */
+  readonly partialErrors: GraphQLError[];
 }

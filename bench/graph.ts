@@ -1,0 +1,221 @@
+/**
+ * The graph benchmark of issue 5, on 3 EM + 2 VB365 simulators (v8, v6):
+ * - upstream requests of the 500-session page (backupServer, restorePoint, organization selected),
+ *   batched vs naive (loaders bypassed);
+ * - its p50/p95 latency at 20 ms simulated latency against the floor: two sequential upstream waves
+ *   measured with the clients directly (one list call per server, then one batched lookup per
+ *   server and kind, each wave in parallel across servers);
+ * - page 1 vs page 50 (requests and latency);
+ * - throughput and RSS over many queries at 0 ms latency.
+ *
+ *   npm run bench -- graph [--sessions 300] [--runs 40] [--queries 10000] [--throughput-first 50] [--concurrency 8]
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { ApolloServer } from '@apollo/server';
+import pino from 'pino';
+import { DEFAULT_HTTP, type ServerConfig } from '../src/config/loadConfig.js';
+import { createGraph } from '../src/graph/createGraph.js';
+import type { GraphContext } from '../src/graph/GraphContext.js';
+import { guidOf } from '../src/graph/loaders/createLoaders.js';
+import { createSources, type GraphSource } from '../src/graph/sources/createSources.js';
+import { startSimulators, type Simulators } from '../src/sim/startSimulators.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    sessions: { type: 'string', default: '300' },
+    runs: { type: 'string', default: '40' },
+    queries: { type: 'string', default: '10000' },
+    'throughput-first': { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '8' },
+  },
+});
+const SESSIONS = Number(values.sessions);
+const RUNS = Number(values.runs);
+const QUERIES = Number(values.queries);
+const THROUGHPUT_FIRST = Number(values['throughput-first']);
+const CONCURRENCY = Number(values.concurrency);
+const LATENCY_MS = 20;
+
+const PAGE = `query Page($first: Int, $after: String) {
+  restoreSessions(first: $first, after: $after) {
+    edges { cursor node { __typename id creationTime
+      ... on EnterpriseManagerRestoreSession { backupServer { name } restorePoint { creationTime } }
+      ... on Microsoft365RestoreSession { organization { name } } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+const logger = pino({ level: 'silent' });
+
+function configs(sims: Simulators): ServerConfig[] {
+  return sims.describe().servers.map((s): ServerConfig => {
+    const common = { name: s.name, url: s.url, username: s.username, password: s.password, tls: { insecure: false }, ...DEFAULT_HTTP };
+    return s.kind === 'enterprise-manager'
+      ? { ...common, kind: 'enterprise-manager', format: 'xml' }
+      : { ...common, kind: 'microsoft365', apiVersion: s.apiVersion ?? 'v8' };
+  });
+}
+
+async function gateway(sims: Simulators, naive: boolean) {
+  const sources = createSources(configs(sims), { logger });
+  const graph = createGraph({ sources, limits: { defaultPageSize: 50, maxPageSize: 1000 }, logger, naive });
+  const server = new ApolloServer<GraphContext>({
+    typeDefs: graph.typeDefs,
+    resolvers: graph.resolvers as never,
+    plugins: graph.plugins,
+    formatError: graph.formatError,
+  });
+  await server.start();
+  const run = async (variables: Record<string, unknown>) => {
+    const res = await server.executeOperation({ query: PAGE, variables }, { contextValue: graph.createContext() });
+    if (res.body.kind !== 'single' || res.body.singleResult.errors) throw new Error(`query failed: ${JSON.stringify(res.body)}`);
+    return res.body.singleResult.data as { restoreSessions: { edges: unknown[]; pageInfo: { endCursor: string } } };
+  };
+  return { sources, run, close: async () => (await server.stop(), await Promise.all(sources.map((s) => s.close()))) };
+}
+
+const isLogon = (e: { method: string; path: string }) => e.method === 'POST' || /^\/api\/?$/.test(e.path);
+function requests(sims: Simulators): Record<string, number> {
+  return Object.fromEntries(sims.servers.map((s) => [s.name, s.log.all().filter((e) => !isLogon(e)).length]));
+}
+const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+const reset = (sims: Simulators) => sims.servers.forEach((s) => s.log.reset());
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+/** The floor: wave 1 lists sessions on every server, wave 2 resolves the links in one batched call per server and kind. */
+async function floorOnce(sources: GraphSource[]): Promise<void> {
+  const lists = await Promise.all(
+    sources.map(async (s) => {
+      if (s.kind === 'enterprise-manager') return { s, items: (await s.client.listRestoreSessions({ pageSize: 501 })).items };
+      const page = await s.client.listRestoreSessions(s.client.capabilities.restoreSessionsOrder ? { orderAsc: false, limit: 501 } : { limit: 501 });
+      return { s, items: page.items };
+    }),
+  );
+  await Promise.all(
+    lists.flatMap(({ s, items }): Promise<unknown>[] => {
+      if (s.kind === 'microsoft365') return [s.client.listOrganizations()];
+      const links = (rel: string) =>
+        (items as { links: { rel: string; href: string }[] }[]).flatMap((i) => i.links.filter((l) => l.rel === rel).map((l) => guidOf(l.href)!));
+      return [s.client.getByUids('BackupServer', links('Up')), s.client.getByUids('VmRestorePoint', links('Related'))];
+    }),
+  );
+}
+
+const sims = await startSimulators({ em: 3, vbo: ['v8', 'v6'], sessionsPerServer: SESSIONS, seed: 'bench-graph', faults: { latencyMs: LATENCY_MS } });
+const batched = await gateway(sims, false);
+const naive = await gateway(sims, true);
+
+// Requests per query (cold: logons counted separately).
+reset(sims);
+await batched.run({ first: 500 });
+const batchedRequests = requests(sims);
+const batchedLogons = Object.fromEntries(sims.servers.map((s) => [s.name, s.log.all().filter(isLogon).length]));
+reset(sims);
+await naive.run({ first: 500 });
+const naiveRequests = requests(sims);
+
+// Latency at 20 ms.
+await floorOnce(batched.sources);
+const floorMs = await timed(RUNS, () => floorOnce(batched.sources));
+const batchedMs = await timed(RUNS, () => batched.run({ first: 500 }));
+const naiveMs = await timed(Math.max(3, Math.floor(RUNS / 10)), () => naive.run({ first: 500 }));
+
+// Page 1 vs page 50 (10 per page).
+let after: string | null = null;
+const pages: { page: number; ms: number; requests: number; listRequests: number }[] = [];
+for (let p = 1; p <= 50; p++) {
+  reset(sims);
+  const t = performance.now();
+  const data = await batched.run({ first: 10, after });
+  const ms = performance.now() - t;
+  // List calls are the cost of paging; link lookups depend on which servers the page's items come from.
+  const listRequests = sims.servers.reduce(
+    (n, s) => n + s.log.all().filter((e) => /RestoreSessions|type=RestoreSession/.test(`${e.path}?${e.query}`)).length,
+    0,
+  );
+  if (p === 1 || p === 50) pages.push({ page: p, ms, requests: total(requests(sims)), listRequests });
+  after = data.restoreSessions.pageInfo.endCursor;
+}
+
+// Throughput at 0 ms latency.
+for (const s of sims.servers) s.faults.set({ latencyMs: 0 });
+global.gc?.();
+const rssBefore = process.memoryUsage().rss;
+let next = 0;
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async () => {
+    while (next < QUERIES) {
+      // The simulators run in this process and log every request (EM lookups carry ~4 kB filters):
+      // cleared as we go so RSS measures the gateway, not the simulators' logs.
+      if (++next % 500 === 0) reset(sims);
+      await batched.run({ first: THROUGHPUT_FIRST });
+    }
+  }),
+);
+const throughputSec = (performance.now() - t0) / 1000;
+global.gc?.();
+const rssAfter = process.memoryUsage().rss;
+
+await batched.close();
+await naive.close();
+await sims.close();
+
+const p50 = percentile(batchedMs, 50);
+const floorP50 = percentile(floorMs, 50);
+const results = {
+  setup: { em: 3, vbo: ['v8', 'v6'], sessionsPerServer: SESSIONS, latencyMs: LATENCY_MS, runs: RUNS },
+  requestsPerQuery: {
+    batched: batchedRequests,
+    batchedTotal: total(batchedRequests),
+    coldLogons: batchedLogons,
+    naive: naiveRequests,
+    naiveTotal: total(naiveRequests),
+  },
+  latencyMs: {
+    floor: { p50: floorP50, p95: percentile(floorMs, 95) },
+    batched: { p50, p95: percentile(batchedMs, 95), ratioToFloorP50: p50 / floorP50 },
+    naive: { p50: percentile(naiveMs, 50), p95: percentile(naiveMs, 95) },
+  },
+  pages,
+  throughput: {
+    queries: QUERIES,
+    first: THROUGHPUT_FIRST,
+    concurrency: CONCURRENCY,
+    seconds: throughputSec,
+    queriesPerSec: QUERIES / throughputSec,
+    rssBeforeMb: rssBefore / 2 ** 20,
+    rssAfterMb: rssAfter / 2 ** 20,
+  },
+};
+
+const f = (n: number) => n.toFixed(1);
+console.table({
+  'requests/query batched': { value: `${total(batchedRequests)} ${JSON.stringify(batchedRequests)}` },
+  'requests/query naive': { value: `${total(naiveRequests)} ${JSON.stringify(naiveRequests)}` },
+  'floor p50/p95 ms': { value: `${f(floorP50)} / ${f(percentile(floorMs, 95))}` },
+  'batched p50/p95 ms': { value: `${f(p50)} / ${f(percentile(batchedMs, 95))} (p50 = ${(p50 / floorP50).toFixed(2)}x floor)` },
+  'naive p50/p95 ms': { value: `${f(percentile(naiveMs, 50))} / ${f(percentile(naiveMs, 95))}` },
+  'page 1 (first 10)': { value: `${pages[0]!.requests} requests (${pages[0]!.listRequests} list calls), ${f(pages[0]!.ms)} ms` },
+  'page 50 (first 10)': { value: `${pages[1]!.requests} requests (${pages[1]!.listRequests} list calls), ${f(pages[1]!.ms)} ms` },
+  [`throughput (first ${THROUGHPUT_FIRST}, 0 ms)`]: { value: `${f(QUERIES / throughputSec)} queries/s over ${QUERIES}` },
+  'RSS before/after MB': { value: `${f(rssBefore / 2 ** 20)} / ${f(rssAfter / 2 ** 20)}` },
+});
+await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+await writeFile(new URL('./results/graph.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);

@@ -1,0 +1,50 @@
+import { badUserInput } from '../badUserInput.js';
+import { parseConnectionArgs } from '../connectionArgs.js';
+import { cursorFingerprint } from '../cursor.js';
+import type { GraphContext } from '../GraphContext.js';
+import type { M365EventParent, PageInfoParent } from '../mappers.js';
+import type { VboGraphSource } from '../sources/createSources.js';
+
+export interface EventsPage {
+  edges: { cursor: string; node: M365EventParent }[];
+  nodes: M365EventParent[];
+  pageInfo: PageInfoParent;
+}
+
+/**
+ * A page of a session's events. VB365 lists events in their `order` and pages them by offset in
+ * every version (veeam-api.md Part 2 section 4), and events of a session only grow at the end, so
+ * the cursor is the offset after the last event: one call of `first + 1` per page.
+ */
+export async function eventsConnection(
+  context: GraphContext,
+  source: VboGraphSource,
+  sessionId: string,
+  args: { first?: number | null; after?: string | null },
+): Promise<EventsPage> {
+  const { first, after } = parseConnectionArgs(args, context.limits);
+  const fingerprint = cursorFingerprint(`Microsoft365RestoreSession.events:${source.name}:${sessionId}`, null, null);
+  let offset = 0;
+  if (after !== null) {
+    const [position] = context.cursors.decode(after, fingerprint).key;
+    if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0)
+      throw badUserInput('Invalid cursor: it does not belong to this list. Start again without `after`.');
+    offset = position;
+  }
+  const page = await source.client.listRestoreSessionEvents(sessionId, { offset, limit: first + 1 });
+  const items = page.items.slice(0, first);
+  const edges = items.map((value, i) => ({
+    cursor: context.cursors.encode(fingerprint, { key: [offset + i + 1], ties: 0 }),
+    node: { type: 'Microsoft365RestoreSessionEvent' as const, source, value, sessionId },
+  }));
+  return {
+    edges,
+    nodes: edges.map((e) => e.node),
+    pageInfo: {
+      hasNextPage: page.items.length > first,
+      hasPreviousPage: false,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { responsePathAsArray } from 'graphql';
+import { badUserInput } from '../badUserInput.js';
+import { parseConnectionArgs } from '../connectionArgs.js';
+import { cursorFingerprint } from '../cursor.js';
+import { graphQLErrorOf, sourceErrorOf } from '../errors/upstreamGraphQLError.js';
+import type { GraphContext } from '../GraphContext.js';
+import type { ConnectionParent, SourceErrorParent, SourceOutcomeParent } from '../mappers.js';
+import type { GraphSource } from '../sources/createSources.js';
+
+export interface SmallListInput<S extends GraphSource, T, N> {
+  context: GraphContext;
+  info: GraphQLResolveInfo;
+  connection: string;
+  args: { first?: number | null; after?: string | null };
+  /** Servers to ask (already filtered by kind and `filter.sources`). */
+  asked: readonly S[];
+  fetchAll(source: S): Promise<T[]>;
+  nameOf(item: T): string;
+  nativeIdOf(item: T): string;
+  toNode(source: S, item: T): N;
+}
+
+const compare = (a: readonly string[], b: readonly string[]): number => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
+};
+
+/**
+ * Backup servers and organizations are a handful per server: each asked server's whole list is
+ * fetched (the loaders cache it per request) and the page is sliced after the cursor's
+ * (source, name, id) key. Code-unit comparison, never locale: the order must be the same everywhere.
+ */
+export async function smallListConnection<S extends GraphSource, T, N>(input: SmallListInput<S, T, N>): Promise<ConnectionParent<N>> {
+  const { context } = input;
+  const { first, after } = parseConnectionArgs(input.args, context.limits);
+  const fingerprint = cursorFingerprint(input.connection, { sources: input.asked.map((s) => s.name) }, null);
+  let afterKey: string[] | null = null;
+  if (after !== null) {
+    const key = context.cursors.decode(after, fingerprint).key;
+    if (key.length !== 3 || !key.every((k) => typeof k === 'string'))
+      throw badUserInput('Invalid cursor: it does not belong to this list. Start again without `after`.');
+    afterKey = key as string[];
+  }
+  const errors = new Map<string, SourceErrorParent>();
+  const all: { source: S; item: T; key: string[] }[] = [];
+  await Promise.all(
+    input.asked.map(async (source) => {
+      try {
+        for (const item of await input.fetchAll(source)) all.push({ source, item, key: [source.name, input.nameOf(item), input.nativeIdOf(item)] });
+      } catch (err) {
+        source.recordFailure(err);
+        errors.set(source.name, sourceErrorOf(source, err, context.logger));
+      }
+    }),
+  );
+  all.sort((a, b) => compare(a.key, b.key));
+  const rest = afterKey === null ? all : all.filter((x) => compare(x.key, afterKey) > 0);
+  const page = rest.slice(0, first);
+  const edges = page.map((x) => ({ cursor: context.cursors.encode(fingerprint, { key: x.key, ties: 0 }), node: input.toNode(x.source, x.item) }));
+  const asked = new Set(input.asked.map((s) => s.name));
+  const outcomes: SourceOutcomeParent[] = context.sources.map((source) => {
+    const error = errors.get(source.name);
+    if (!asked.has(source.name)) return { source, status: 'SKIPPED', contributed: 0, error: null };
+    if (error) return { source, status: 'FAILED', contributed: 0, error };
+    return { source, status: 'OK', contributed: page.filter((x) => x.source.name === source.name).length, error: null };
+  });
+  const path = responsePathAsArray(input.info.path);
+  for (const o of outcomes) if (o.error) context.partialErrors.push(graphQLErrorOf(o.error, path));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rest.length > first, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    outcomes,
+  };
+}

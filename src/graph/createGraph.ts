@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+import type { Resolvers } from './__generated__/resolvers.generated.js';
+import { createCursorCodec } from './cursor.js';
+import { createFormatError } from './errors/createFormatError.js';
+import type { GraphContext } from './GraphContext.js';
+import { createLoaders } from './loaders/createLoaders.js';
+import { createPartialErrorsPlugin } from './createPartialErrorsPlugin.js';
+import { connectionResolvers } from './resolvers/connectionResolvers.js';
+import { dateTimeScalar } from './resolvers/dateTimeScalar.js';
+import { entityResolvers } from './resolvers/entityResolvers.js';
+import { queryResolvers } from './resolvers/queryResolvers.js';
+import type { GraphSource } from './sources/createSources.js';
+
+export interface CreateGraphOptions {
+  sources: GraphSource[];
+  limits: { defaultPageSize: number; maxPageSize: number };
+  /** Cursor signing secret (config `cursorSecret`); without it each instance signs with a random key. */
+  cursorSecret?: string;
+  logger: Logger;
+  /** Bypass loaders and batching: one upstream call per link (the benchmark's comparison mode). */
+  naive?: boolean;
+  /** Called once per executed loader batch with its key count (metrics). */
+  onLoaderBatch?: (loader: string, size: number) => void;
+}
+
+export interface Graph {
+  typeDefs: DocumentNode;
+  resolvers: Resolvers;
+  /** Fresh per request: new loaders, an empty list of partial errors. */
+  createContext(init?: { requestId?: string; logger?: Logger }): GraphContext;
+  /**
+   * Install in Apollo Server (`plugins`): puts the errors of failing servers, collected while a
+   * merged connection still answered, into the response's `errors` array.
+   */
+  plugins: ApolloServerPlugin<GraphContext>[];
+  /** Apollo Server's `formatError`: upstream errors get their extensions, anything unrecognised is masked and logged. */
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+}
+
+/** Finds schema/ from this module whether it runs from src/graph (tsx, jest) or dist/src/graph (build). */
+function schemaDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'schema');
+    if (existsSync(join(candidate, 'base.graphql'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('createGraph: schema/ directory not found');
+}
+
+/** The SDL of schema/*.graphql, one document (files in name order, base first by name). */
+export function loadTypeDefs(): DocumentNode {
+  const dir = schemaDir();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort();
+  return parse(files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n'));
+}
+
+/**
+ * The graph layer (design.md section 2): schema, resolvers, and the per-request context the
+ * serving layer hands to Apollo. Knows nothing of HTTP: sources come built from `createSources`.
+ */
+export function createGraph(options: CreateGraphOptions): Graph {
+  const names = new Set<string>();
+  for (const s of options.sources) {
+    if (names.has(s.name)) throw new Error(`createGraph: duplicate source name ${s.name}`);
+    names.add(s.name);
+  }
+  const sourceByName = new Map(options.sources.map((s) => [s.name, s]));
+  const cursors = createCursorCodec(options.cursorSecret !== undefined ? { secret: options.cursorSecret } : {});
+  const limits = { defaultFirst: options.limits.defaultPageSize, maxFirst: options.limits.maxPageSize };
+  const resolvers: Resolvers = {
+    DateTime: dateTimeScalar,
+    ...queryResolvers,
+    ...entityResolvers,
+    ...connectionResolvers,
+  };
+  return {
+    typeDefs: loadTypeDefs(),
+    resolvers,
+    createContext: (init = {}) => ({
+      requestId: init.requestId,
+      logger: init.logger ?? options.logger,
+      sources: options.sources,
+      sourceByName,
+      loaders: createLoaders({
+        ...(options.naive !== undefined && { naive: options.naive }),
+        ...(options.onLoaderBatch !== undefined && { onLoaderBatch: options.onLoaderBatch }),
+      }),
+      limits,
+      cursors,
+      partialErrors: [],
+    }),
+    plugins: [createPartialErrorsPlugin()],
+    formatError: createFormatError(options.logger),
+  };
+}

@@ -1,0 +1,66 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import type { Logger } from 'pino';
+import { isUpstreamError } from '../../upstream/errors.js';
+import { INTERNAL_MESSAGE } from './upstreamGraphQLError.js';
+
+/**
+ * Codes that pass to the client unmasked: caller mistakes, Apollo's own request errors, and the
+ * upstream failures the graph already describes safely (design.md section 7).
+ */
+const PUBLIC_CODES = new Set([
+  'BAD_USER_INPUT',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'UPSTREAM_UNREACHABLE',
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_HTTP_ERROR',
+  'UPSTREAM_AUTH_FAILED',
+  'UPSTREAM_BAD_RESPONSE',
+  'UPSTREAM_CIRCUIT_OPEN',
+  'INTERNAL_SERVER_ERROR',
+]);
+
+/**
+ * Apollo Server's `formatError`: known errors pass, an `UpstreamError` that escaped a resolver gets
+ * its extensions, and anything unrecognised is masked to INTERNAL_SERVER_ERROR for the client and
+ * logged in full (stack included) for the operator.
+ */
+export function createFormatError(logger: Logger): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  return (formatted, error) => {
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    if (isUpstreamError(original)) {
+      return {
+        message: original.message,
+        ...(formatted.locations && { locations: formatted.locations }),
+        ...(formatted.path && { path: formatted.path }),
+        extensions: {
+          code: original.code === 'UPSTREAM_TLS_ERROR' ? 'UPSTREAM_UNREACHABLE' : original.code,
+          source: original.source,
+          httpStatus: original.status ?? null,
+          retryable: original.retryable,
+        },
+      };
+    }
+    // Our own GraphQLErrors (BAD_USER_INPUT, masked source errors) and Apollo's request errors carry a
+    // public code; a plain Error thrown anywhere is a bug and is masked.
+    const code = formatted.extensions?.code;
+    if (original instanceof GraphQLError && typeof code === 'string' && PUBLIC_CODES.has(code)) return formatted;
+    return mask(formatted, error, logger);
+  };
+}
+
+function mask(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  logger.error({ err: original, path: formatted.path }, 'unexpected error, masked for the client');
+  return {
+    message: INTERNAL_MESSAGE,
+    ...(formatted.locations && { locations: formatted.locations }),
+    ...(formatted.path && { path: formatted.path }),
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
+}

@@ -1,0 +1,83 @@
+import type { Resolvers } from '../__generated__/resolvers.generated.js';
+import { restorePointsConnection } from '../connections/restorePointsConnection.js';
+import { restoreSessionsConnection } from '../connections/restoreSessionsConnection.js';
+import { parseFilter } from '../connections/restoreSessionFilter.js';
+import { smallListConnection } from '../connections/smallListConnection.js';
+import { backupServer, organization } from '../entities.js';
+import { decodeGlobalId, type GlobalIdType } from '../globalId.js';
+import type { GraphContext } from '../GraphContext.js';
+import type { EmGraphSource, GraphSource, VboGraphSource } from '../sources/createSources.js';
+import { resolveNode } from './resolveNode.js';
+
+const orderOf = (value: string | null | undefined) => (value === 'OLDEST_FIRST' ? 'OLDEST_FIRST' : 'NEWEST_FIRST');
+
+/** A typed root lookup: the id must be of one of `types` (else BAD_USER_INPUT), then `node` semantics. */
+async function lookup(context: GraphContext, id: string, types: readonly GlobalIdType[]) {
+  decodeGlobalId(id, types);
+  return resolveNode(context, id);
+}
+
+/** Servers of one kind selected by a `{ sources }` filter (unknown names are BAD_USER_INPUT). */
+function selected<S extends GraphSource>(context: GraphContext, kind: S['kind'], filter: { sources?: string[] | null } | null | undefined): S[] {
+  const parsed = parseFilter({ sources: filter?.sources ?? null }, context.sourceByName);
+  return context.sources.filter((s): s is S => s.kind === kind && (parsed.sources === null || parsed.sources.has(s.name)));
+}
+
+export const queryResolvers: Resolvers = {
+  Query: {
+    sources: (_root, _args, context) => [...context.sources],
+
+    node: (_root, { id }, context) => resolveNode(context, id),
+
+    nodes: async (_root, { ids }, context) => {
+      // Every id is validated before any call: one malformed id fails the field (schema contract).
+      for (const id of ids) decodeGlobalId(id);
+      // Per-item failures become that item's error (graphql-js nulls the item, keeps the others).
+      return Promise.all(ids.map((id) => resolveNode(context, id).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))))) as never;
+    },
+
+    restoreSessions: (_root, args, context, info) =>
+      restoreSessionsConnection(context, info, 'Query.restoreSessions', parseFilter(args.filter, context.sourceByName), {
+        first: args.first,
+        after: args.after,
+        order: orderOf(args.orderBy),
+      }),
+
+    restoreSession: (_root, { id }, context) => lookup(context, id, ['EnterpriseManagerRestoreSession', 'Microsoft365RestoreSession']) as never,
+
+    restorePoints: (_root, args, context, info) =>
+      restorePointsConnection(context, info, 'Query.restorePoints', parseFilter(args.filter, context.sourceByName), {
+        first: args.first,
+        after: args.after,
+        order: orderOf(args.orderBy),
+      }),
+
+    backupServers: (_root, args, context, info) =>
+      smallListConnection({
+        context,
+        info,
+        connection: 'Query.backupServers',
+        args,
+        asked: selected<EmGraphSource>(context, 'enterprise-manager', args.filter),
+        fetchAll: (source) => source.client.listBackupServers(),
+        nameOf: (b) => b.name,
+        nativeIdOf: (b) => b.id.toLowerCase(),
+        toNode: backupServer,
+      }),
+
+    backupServer: (_root, { id }, context) => lookup(context, id, ['BackupServer']) as never,
+
+    organizations: (_root, args, context, info) =>
+      smallListConnection({
+        context,
+        info,
+        connection: 'Query.organizations',
+        args,
+        asked: selected<VboGraphSource>(context, 'microsoft365', args.filter),
+        fetchAll: async (source) => (await context.loaders.organizations(source)).all,
+        nameOf: (o) => o.name,
+        nativeIdOf: (o) => o.id.toLowerCase(),
+        toNode: organization,
+      }),
+  },
+};
