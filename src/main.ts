@@ -1,19 +1,27 @@
 #!/usr/bin/env node
-import { UsageError } from './cli/cliSupport.js';
+import { ConfigError } from './config/loadConfig.js';
+import { CliError, UsageError } from './cli/cliSupport.js';
+import { CHECK_HELP, runCheck } from './cli/runCheck.js';
 import { DEMO_HELP, runDemo } from './cli/runDemo.js';
+import { SERVE_HELP, runServe } from './cli/runServe.js';
 import { SIM_HELP, runSim } from './cli/runSim.js';
 
 const HELP = `Usage: veeam-graph <command> [options]
 
 Commands:
-  demo   start simulated Veeam servers with no config (what \`npm start\` runs)
+  serve  the GraphQL gateway for the servers of a config file (\`npm run serve -- --config FILE\`)
+  demo   simulated Veeam servers and the gateway on them, no config needed (what \`npm start\` runs)
+  check  check every server of a config file: reachable, TLS, logon, API version, latency
   sim    start simulated Veeam servers and print them as one JSON line (\`npm run sim\`)
 
 Run \`veeam-graph <command> --help\` for a command's options.
 `;
 
-const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+/** A command returns its exit code, or nothing for 0. */
+const commands: Record<string, { run: (argv: string[]) => Promise<number | void>; help: string }> = {
+  serve: { run: runServe, help: SERVE_HELP },
   demo: { run: runDemo, help: DEMO_HELP },
+  check: { run: runCheck, help: CHECK_HELP },
   sim: { run: runSim, help: SIM_HELP },
 };
 
@@ -29,14 +37,22 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await command.run(rest);
-    return 0;
+    return (await command.run(rest)) ?? 0;
   } catch (err) {
     // parseArgs reports unknown flags and missing values with a code; show them as usage errors.
     const code = (err as { code?: string }).code;
     if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`veeam-graph ${name}: ${(err as Error).message}\n\n${command.help}`);
       return 2;
+    }
+    // Every problem of the config at once, each with its key path and file; nothing was started.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`veeam-graph ${name}: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`veeam-graph ${name}: ${err.message}\n`);
+      return err.exitCode;
     }
     throw err;
   }

@@ -27,3 +27,22 @@ export function waitForShutdown(cleanup: () => Promise<void>, boundMs = 10_000):
     process.on('SIGTERM', onSignal);
   });
 }
+
+/** A failure the CLI explains in one line (no stack), with its exit code. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Turns "port in use" and friends into a sentence naming the address and what to do. */
+export function listenError(err: unknown, host: string, port: number, hint: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new CliError(`cannot listen on ${host}:${port}: the port is in use (${hint})`);
+  if (code === 'EADDRNOTAVAIL' || code === 'EACCES') return new CliError(`cannot listen on ${host}:${port}: ${code} (${hint})`);
+  return err;
+}

@@ -1,45 +1,109 @@
 import { parseArgs } from 'node:util';
-import { startSimulators } from '../sim/startSimulators.js';
-import { waitForShutdown } from './cliSupport.js';
+import { parseConfig } from '../config/loadConfig.js';
+import { createGateway } from '../server/createGateway.js';
+import { createLogger } from '../server/createLogger.js';
+import { exampleQueries } from '../server/graphiql/exampleQueries.js';
+import { startSimulators, type Simulators } from '../sim/startSimulators.js';
+import { listenError, parseIntegerFlag, waitForShutdown } from './cliSupport.js';
+import { logSourceStates } from './logSourceStates.js';
 
 export const DEMO_HELP = `Usage: veeam-graph demo [options]
 
-Starts the zero-config demo: 3 simulated Enterprise Manager servers and 2 simulated VB365
-servers (v8 and v6) on loopback. The GraphQL gateway is wired on top of them once it exists;
-for now the demo prints where each simulated server listens and how to call it with curl.
+The zero-config demo: starts 3 simulated Enterprise Manager servers and 2 simulated VB365
+servers (API v8 and v6) on loopback, and the GraphQL gateway on top of them. Prints the
+GraphQL and GraphiQL URLs and example queries. Works with no internet access.
 
 Options:
-  --seed S     world seed (default 1)
+  --port N     gateway port (default: PORT, else 4000; 0 picks a free one)
+  --host HOST  gateway address (default: HOST, else 127.0.0.1)
+  --seed S     world seed of the simulators (default 1)
   -h, --help   this text
+
+Environment: PORT, HOST (the flags win), LOG_LEVEL (default info).
 `;
+
+/** A VM with restore sessions on the first simulated EM, for the "sessions of one VM" example. */
+function demoVm(sims: Simulators): string | undefined {
+  return sims.em[0]?.world.restoreSessions.at(-1)?.vmDisplayName;
+}
+
+/**
+ * The gateway config of the simulators, built in code. Passwords travel as `{ env: NAME }`
+ * secrets through a private environment, so the demo uses the same path as a real config and
+ * logs no plain-text-password warnings.
+ */
+async function demoConfig(sims: Simulators, listen: { host: string; port: number }) {
+  const env: NodeJS.ProcessEnv = { ...(process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {}) };
+  const servers = sims.describe().servers.map((s) => {
+    const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
+    env[variable] = s.password;
+    return { name: s.name, kind: s.kind, url: s.url, ...(s.apiVersion ? { apiVersion: s.apiVersion } : {}), username: s.username, password: { env: variable } };
+  });
+  return parseConfig({ listen, servers }, { env });
+}
 
 /** `veeam-graph demo` (what `npm start` runs). */
 export async function runDemo(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { port: { type: 'string' }, host: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
     process.stdout.write(DEMO_HELP);
     return;
   }
-  const sims = await startSimulators({ ...(values.seed ? { seed: values.seed } : {}) });
-  const lines = ['veeam-graph demo: simulated Veeam servers are listening', ''];
-  for (const s of sims.servers) {
-    lines.push(
-      `  ${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (API ${s.apiVersion})` : ''}  user ${s.username}  password ${s.password}`,
-    );
+  const portText = values.port ?? (process.env.PORT || undefined);
+  const port = portText === undefined ? 4000 : parseIntegerFlag(values.port !== undefined ? '--port' : 'PORT', portText, 0);
+  const host = values.host ?? (process.env.HOST || '127.0.0.1');
+  const sims = await startSimulators({ ...(values.seed ? { seed: /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed } : {}) });
+  let gateway;
+  try {
+    const config = await demoConfig(sims, { host, port });
+    // The simulators speak plain http on loopback by design; the config's warning about it is noise here.
+    config.warnings.splice(0);
+    const logger = createLogger({ level: config.logLevel });
+    gateway = await createGateway(config, { logger, examples: exampleQueries({ vmName: demoVm(sims) }) }).catch((err: unknown) => {
+      throw listenError(err, host, port, 'try --port 0 for a free port, or --port N');
+    });
+  } catch (err) {
+    await sims.close();
+    throw err;
   }
-  const em = sims.em[0];
-  const vbo = sims.vbo[0];
-  if (em) {
-    lines.push('', 'Try Enterprise Manager (XML):');
-    lines.push(`  curl -si -X POST -u '${em.username}:${em.password}' '${em.url}/sessionMngr/?v=latest' | grep -i X-RestSvcSessionId`);
-    lines.push(`  curl -s -H "X-RestSvcSessionId: <id>" '${em.url}/query?type=RestoreSession&format=Entities&sortDesc=CreationTime&pageSize=2'`);
-  }
-  if (vbo) {
-    lines.push('', 'Try VB365 (JSON):');
-    lines.push(`  curl -s -d 'grant_type=password&username=${encodeURIComponent(vbo.username)}&password=${vbo.password}' '${vbo.url}/${vbo.apiVersion}/token'`);
-    lines.push(`  curl -s -H "Authorization: Bearer <access_token>" '${vbo.url}/${vbo.apiVersion}/RestoreSessions?limit=2'`);
-  }
-  lines.push('', 'Press Ctrl+C to stop.');
+  const examples = exampleQueries({ vmName: demoVm(sims) });
+  const lines = [
+    '',
+    `veeam-graph demo: ${sims.em.length} Enterprise Manager + ${sims.vbo.length} VB365 simulated servers behind one GraphQL endpoint`,
+    '',
+    `  GraphQL   ${gateway.graphqlUrl}`,
+    `  GraphiQL  ${gateway.graphiqlUrl}   (open it in a browser; everything is served locally)`,
+    `  Health    ${gateway.url}/healthz  ${gateway.url}/readyz  ${gateway.url}/metrics`,
+    '',
+    'Simulated servers:',
+    ...sims.servers.map((s) => `  ${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (API ${s.apiVersion})` : ''}`),
+    '',
+    'Example queries (preloaded as tabs in GraphiQL):',
+    ...examples.flatMap((e, i) => [
+      '',
+      `${i + 1}. ${e.title}${e.variables ? `   variables: ${JSON.stringify(e.variables)}` : ''}`,
+      ...e.query
+        .trimEnd()
+        .split('\n')
+        .map((l) => `   ${l}`),
+    ]),
+    '',
+    'Or from a shell:',
+    `  curl -s ${gateway.graphqlUrl} -H 'content-type: application/json' \\`,
+    `    -d '{"query":"{ restoreSessions(first: 3) { nodes { name creationTime source { name } } } }"}'`,
+    '',
+    'Press Ctrl+C to stop.',
+    '',
+  ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  await waitForShutdown(() => sims.close());
+  const running = gateway;
+  void running.readiness.check().then((report) => logSourceStates(running.logger, report));
+  await waitForShutdown(async () => {
+    await running.close();
+    await sims.close();
+  }, 20_000);
 }

@@ -1,0 +1,203 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HttpRequestEvent } from '../upstream/http/createHttpClient.js';
+
+/** Outcome label of a GraphQL operation. */
+export type OperationOutcome = 'success' | 'partial' | 'error' | 'rejected';
+
+/** Health of one source as `/metrics` reads it (see {@link GatewayMetrics.watchSources}). */
+export interface SourceHealthView {
+  name: string;
+  kind: string;
+  status: 'UNKNOWN' | 'UP' | 'DOWN';
+}
+
+/** VB365 `/token` counters of one source (see `VboClient.tokenStats()`). */
+export interface TokenStatsView {
+  source: string;
+  passwordGrants: number;
+  refreshGrants: number;
+  refreshFallbacks: number;
+  throttled: number;
+}
+
+/** Every metric name the gateway exports besides prom-client's default process metrics. */
+export const METRIC_NAMES = {
+  operations: 'veeam_graph_graphql_operations_total',
+  operationDuration: 'veeam_graph_graphql_operation_duration_seconds',
+  upstreamRequests: 'veeam_graph_upstream_requests_total',
+  upstreamDuration: 'veeam_graph_upstream_request_duration_seconds',
+  upstreamErrors: 'veeam_graph_upstream_errors_total',
+  upstreamRetries: 'veeam_graph_upstream_retries_total',
+  upstreamLogons: 'veeam_graph_upstream_logons_total',
+  tokenGrants: 'veeam_graph_vbo_token_grants_total',
+  loaderBatchSize: 'veeam_graph_loader_batch_size',
+  sourceUp: 'veeam_graph_source_up',
+} as const;
+
+/**
+ * Operation names come from clients; past this many distinct names the rest are counted as
+ * `other`, so a client generating names cannot blow up the series count of the registry.
+ */
+const MAX_OPERATION_NAMES = 200;
+
+/** EM logon (`POST /api/sessionMngr/`) and VB365 token (`POST /vN/token`) requests, by path. */
+const LOGON_PATHS: ReadonlyArray<[RegExp, string]> = [
+  [/\/sessionMngr\/?(\?|$)/i, 'em_logon'],
+  [/\/v\d+\/token(\?|$)/i, 'vbo_token'],
+];
+
+/**
+ * The Prometheus metrics of one gateway instance, in a registry of its own (never prom-client's
+ * global default): two gateways in one process (tests, a blue/green swap) must not share or
+ * double-register series.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly operations: Counter<'operation' | 'outcome'>;
+  private readonly operationDuration: Histogram<'operation' | 'outcome'>;
+  private readonly upstreamRequests: Counter<'source' | 'method' | 'status'>;
+  private readonly upstreamDuration: Histogram<'source' | 'status'>;
+  private readonly upstreamErrors: Counter<'source' | 'code'>;
+  private readonly upstreamRetries: Counter<'source'>;
+  private readonly upstreamLogons: Counter<'source' | 'kind' | 'outcome'>;
+  private readonly loaderBatchSize: Histogram<'loader'>;
+  private readonly operationNames = new Set<string>();
+  private sources: () => readonly SourceHealthView[] = () => [];
+  private tokenStats: () => readonly TokenStatsView[] = () => [];
+
+  /** @param options `defaultMetrics: false` skips the process metrics (they start timers per registry). */
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.operations = new Counter({
+      name: METRIC_NAMES.operations,
+      help: 'GraphQL operations by operation name and outcome (success, partial, error, rejected).',
+      labelNames: ['operation', 'outcome'],
+      registers,
+    });
+    this.operationDuration = new Histogram({
+      name: METRIC_NAMES.operationDuration,
+      help: 'GraphQL operation duration in seconds, from request received to response sent.',
+      labelNames: ['operation', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.upstreamRequests = new Counter({
+      name: METRIC_NAMES.upstreamRequests,
+      help: 'HTTP attempts to Veeam servers by source, method and status (HTTP status, or the error code when no response arrived).',
+      labelNames: ['source', 'method', 'status'],
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: METRIC_NAMES.upstreamDuration,
+      help: 'Duration of HTTP attempts to Veeam servers in seconds, by source and status.',
+      labelNames: ['source', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: METRIC_NAMES.upstreamErrors,
+      help: 'Failed HTTP attempts to Veeam servers: no response (code = upstream error code) or an HTTP status >= 400 (code = HTTP_<status>).',
+      labelNames: ['source', 'code'],
+      registers,
+    });
+    this.upstreamRetries = new Counter({
+      name: METRIC_NAMES.upstreamRetries,
+      help: 'HTTP attempts to Veeam servers that were followed by a retry.',
+      labelNames: ['source'],
+      registers,
+    });
+    this.upstreamLogons = new Counter({
+      name: METRIC_NAMES.upstreamLogons,
+      help: 'Logons: EM logon sessions (em_logon) and VB365 token requests including refreshes (vbo_token), by outcome.',
+      labelNames: ['source', 'kind', 'outcome'],
+      registers,
+    });
+    this.loaderBatchSize = new Histogram({
+      name: METRIC_NAMES.loaderBatchSize,
+      help: 'Keys per DataLoader batch, by loader.',
+      labelNames: ['loader'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    });
+    // prom-client calls collect() with the metric as `this`; these arrows reach the gateway's state.
+    const health = (): readonly SourceHealthView[] => this.sources();
+    const tokens = (): readonly TokenStatsView[] => this.tokenStats();
+    new Gauge({
+      name: METRIC_NAMES.sourceUp,
+      help: 'Health of each configured server: 1 up, 0 down, -1 not checked yet.',
+      labelNames: ['source', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of health()) this.set({ source: s.name, kind: s.kind }, s.status === 'UP' ? 1 : s.status === 'DOWN' ? 0 : -1);
+      },
+    });
+    new Counter({
+      name: METRIC_NAMES.tokenGrants,
+      help: 'VB365 /token requests by grant (password, refresh_token), refreshes that fell back to a password grant (refresh_fallback) and throttled answers waited out (throttled).',
+      labelNames: ['source', 'grant'],
+      registers,
+      collect() {
+        // The token manager owns these counters; mirror its totals rather than double-count.
+        this.reset();
+        for (const t of tokens()) {
+          this.inc({ source: t.source, grant: 'password' }, t.passwordGrants);
+          this.inc({ source: t.source, grant: 'refresh_token' }, t.refreshGrants);
+          this.inc({ source: t.source, grant: 'refresh_fallback' }, t.refreshFallbacks);
+          this.inc({ source: t.source, grant: 'throttled' }, t.throttled);
+        }
+      },
+    });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Makes `veeam_graph_source_up` and the token counters read the sources at scrape time. */
+  watchSources(health: () => readonly SourceHealthView[], tokenStats: () => readonly TokenStatsView[] = () => []): void {
+    this.sources = health;
+    this.tokenStats = tokenStats;
+  }
+
+  /** One finished GraphQL operation. */
+  recordOperation(operationName: string | undefined, outcome: OperationOutcome, seconds: number): void {
+    const operation = this.operationLabel(operationName);
+    this.operations.inc({ operation, outcome });
+    this.operationDuration.observe({ operation, outcome }, seconds);
+  }
+
+  /** The `onRequest` hook of the upstream HTTP clients. */
+  recordUpstream(event: HttpRequestEvent): void {
+    const status = event.status !== undefined ? String(event.status) : (event.errorCode ?? 'error');
+    this.upstreamRequests.inc({ source: event.server, method: event.method, status });
+    this.upstreamDuration.observe({ source: event.server, status }, event.ms / 1000);
+    if (event.status === undefined) this.upstreamErrors.inc({ source: event.server, code: event.errorCode ?? 'UPSTREAM_UNREACHABLE' });
+    else if (event.status >= 400) this.upstreamErrors.inc({ source: event.server, code: `HTTP_${event.status}` });
+    if (event.willRetry) this.upstreamRetries.inc({ source: event.server });
+    if (event.method === 'POST') {
+      const logon = LOGON_PATHS.find(([re]) => re.test(event.path));
+      if (logon) {
+        const ok = event.status !== undefined && event.status >= 200 && event.status < 300;
+        this.upstreamLogons.inc({ source: event.server, kind: logon[1], outcome: ok ? 'success' : 'failure' });
+      }
+    }
+  }
+
+  /** The `onLoaderBatch` hook of the graph. */
+  recordLoaderBatch(loader: string, size: number): void {
+    this.loaderBatchSize.observe({ loader }, size);
+  }
+
+  /** Text exposition for `GET /metrics`. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private operationLabel(name: string | undefined): string {
+    if (!name) return 'anonymous';
+    // GraphQL names are [_A-Za-z][_0-9A-Za-z]*; cap the length so a label stays readable.
+    const label = name.slice(0, 64);
+    if (this.operationNames.has(label)) return label;
+    if (this.operationNames.size >= MAX_OPERATION_NAMES) return 'other';
+    this.operationNames.add(label);
+    return label;
+  }
+}

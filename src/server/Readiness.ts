@@ -1,0 +1,126 @@
+import type { Logger } from 'pino';
+import type { GraphSource } from '../graph/sources/createSources.js';
+
+/** One source as `/readyz` reports it. */
+export interface SourceReadiness {
+  name: string;
+  kind: GraphSource['kind'];
+  status: GraphSource['health']['status'];
+  lastLatencyMs: number | null;
+  lastError: { code: string; message: string } | null;
+  lastCheckedAt: string | null;
+}
+
+/** The `/readyz` body. */
+export interface ReadinessReport {
+  ready: boolean;
+  /** Why not ready, when not. */
+  reason?: string;
+  sources: SourceReadiness[];
+}
+
+/** Options of {@link Readiness}. */
+export interface ReadinessOptions {
+  logger: Logger;
+  /** Clock in epoch ms (the same one the sources stamp `lastCheckedAt` with). Default `Date.now`. */
+  now?: () => number;
+  /** A source whose last call is older than this is probed before answering, ms. Default 10000. */
+  staleAfterMs?: number;
+  /** Longest a `/readyz` waits for probes, ms; a slower probe finishes in the background. Default 2000. */
+  probeTimeoutMs?: number;
+}
+
+/**
+ * Readiness of the gateway (`/readyz`), defined as: **ready while at least one configured server
+ * is UP**, where a server's status is that of the last HTTP exchange with it (any query, or a probe).
+ *
+ * The sources' health is only updated by traffic, so a gateway nobody queries (a fresh pod that a
+ * load balancer will not route to until it is ready) would never become ready. Hence: before
+ * answering, every source whose health is UNKNOWN or older than `staleAfterMs` is probed (EM: the
+ * unauthenticated `GET /api/`; VB365: a token plus one cheap GET), one probe per source at a
+ * time, waiting at most `probeTimeoutMs`. A probe still running is not waited for again; its
+ * result lands in the health record when it ends. While the gateway shuts down it is not ready.
+ */
+export class Readiness {
+  private readonly now: () => number;
+  private readonly staleAfterMs: number;
+  private readonly probeTimeoutMs: number;
+  private readonly probes = new Map<string, Promise<void>>();
+  private closing = false;
+
+  constructor(
+    private readonly sources: readonly GraphSource[],
+    private readonly options: ReadinessOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.staleAfterMs = options.staleAfterMs ?? 10_000;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? 2_000;
+  }
+
+  /** From now on `/readyz` answers 503 (the load balancer should stop sending traffic). */
+  markClosing(): void {
+    this.closing = true;
+  }
+
+  /** Probes stale sources (bounded), then reports. */
+  async check(): Promise<ReadinessReport> {
+    if (!this.closing) {
+      const stale = this.sources.filter((s) => this.isStale(s));
+      if (stale.length) await this.withTimeout(Promise.all(stale.map((s) => this.probe(s))));
+    }
+    return this.report();
+  }
+
+  /** The current state, without probing. */
+  report(): ReadinessReport {
+    const sources = this.sources.map((s): SourceReadiness => ({
+      name: s.name,
+      kind: s.kind,
+      status: s.health.status,
+      lastLatencyMs: s.health.lastLatencyMs ?? null,
+      lastError: s.health.lastError ? { code: s.health.lastError.code, message: s.health.lastError.message } : null,
+      lastCheckedAt: s.health.lastCheckedAt ?? null,
+    }));
+    if (this.closing) return { ready: false, reason: 'shutting down', sources };
+    const up = sources.filter((s) => s.status === 'UP').length;
+    if (up > 0) return { ready: true, sources };
+    return { ready: false, reason: `none of the ${sources.length} configured servers is reachable`, sources };
+  }
+
+  private isStale(source: GraphSource): boolean {
+    if (this.probes.has(source.name)) return false;
+    const at = source.health.lastCheckedAt === undefined ? NaN : Date.parse(source.health.lastCheckedAt);
+    return source.health.status === 'UNKNOWN' || Number.isNaN(at) || this.now() - at >= this.staleAfterMs;
+  }
+
+  private probe(source: GraphSource): Promise<void> {
+    const running = this.probes.get(source.name);
+    if (running) return running;
+    const call: Promise<unknown> = source.client.ping();
+    const done = call.then(
+      () => undefined,
+      (err: unknown) => {
+        // The HTTP layer already marked the source DOWN when no response came; a failure it cannot
+        // see (refused token, undecodable body) is recorded here so /readyz tells the truth.
+        source.recordFailure(err);
+        this.options.logger.debug({ source: source.name, err }, 'readiness probe failed');
+      },
+    );
+    const tracked = done.finally(() => this.probes.delete(source.name));
+    this.probes.set(source.name, tracked);
+    return tracked;
+  }
+
+  private async withTimeout(work: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.probeTimeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([work, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

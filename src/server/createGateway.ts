@@ -1,0 +1,242 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { DocumentNode, GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/loadConfig.js';
+import { createGraph } from '../graph/createGraph.js';
+import { createFormatError } from '../graph/errors/createFormatError.js';
+import { createSources, type GraphSource } from '../graph/sources/createSources.js';
+import { createCostLimitPlugin } from './createCostLimitPlugin.js';
+import { createDepthLimitRule } from './createDepthLimitRule.js';
+import { createLogger } from './createLogger.js';
+import { createOperationPlugin } from './createOperationPlugin.js';
+import { GatewayMetrics } from './GatewayMetrics.js';
+import { createGraphiqlRouter, GRAPHIQL_PATH } from './graphiql/createGraphiqlRouter.js';
+import { exampleQueries, type ExampleQuery } from './graphiql/exampleQueries.js';
+import { Readiness, type ReadinessOptions } from './Readiness.js';
+import { requestId } from './requestId.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** What the graph layer hands the server (the contract of `src/graph/createGraph.ts`). */
+export interface GatewayGraph {
+  typeDefs: DocumentNode;
+  resolvers: unknown;
+  createContext(init?: { requestId?: string; logger?: Logger }): object;
+  /** Apollo plugins of the graph (partial-result errors), installed before the server's own. */
+  plugins?: readonly unknown[];
+  /** Apollo `formatError`; default the graph's `createFormatError`. */
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+}
+
+/** Builds the graph over the sources; `createGraph` of `src/graph` in production, a stand-in in tests. */
+export type GraphFactory = (options: {
+  sources: GraphSource[];
+  limits: { defaultPageSize: number; maxPageSize: number };
+  cursorSecret?: string;
+  logger: Logger;
+  onLoaderBatch?: (loader: string, size: number) => void;
+}) => GatewayGraph;
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** Root logger. Default: pino at `config.logLevel`, pretty on a TTY. */
+  logger?: Logger;
+  /** Clock in epoch ms for the clients, health stamps and readiness staleness. Default `Date.now`. */
+  now?: () => number;
+  /** The graph to serve. Default `createGraph` of `src/graph`; tests may pass a stand-in. */
+  createGraph?: GraphFactory;
+  /** How long `close()` lets in-flight requests finish before cutting them, ms. Default 10000. */
+  shutdownGraceMs?: number;
+  /** `/readyz` probing (staleness and wait bound). */
+  readiness?: Pick<ReadinessOptions, 'staleAfterMs' | 'probeTimeoutMs'>;
+  /** GraphiQL's example tabs. Default {@link exampleQueries}. */
+  examples?: ExampleQuery[];
+  /** Collect prom-client's process metrics. Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  /** Origin it listens on, e.g. `http://127.0.0.1:4000`. */
+  url: string;
+  /** GraphQL endpoint, `${url}/graphql`. */
+  graphqlUrl: string;
+  /** GraphiQL page, `${url}/graphiql`. */
+  graphiqlUrl: string;
+  server: http.Server;
+  sources: readonly GraphSource[];
+  metrics: GatewayMetrics;
+  readiness: Readiness;
+  logger: Logger;
+  /**
+   * Graceful stop: `/readyz` turns 503, the listener closes, in-flight requests finish (bounded by
+   * `shutdownGraceMs`), then every source closes (EM logoff, VB365 token logout). Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+function originOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** `ApolloServer`'s logger interface over pino (Apollo logs its own lifecycle and plugin problems). */
+function apolloLogger(logger: Logger): NonNullable<ApolloServerOptions<BaseContext>['logger']> {
+  const log = logger.child({ component: 'apollo' });
+  return {
+    debug: (message: unknown) => log.debug(String(message)),
+    info: (message: unknown) => log.info(String(message)),
+    warn: (message: unknown) => log.warn(String(message)),
+    error: (message: unknown) => log.error(String(message)),
+  };
+}
+
+/**
+ * Starts the gateway for a validated config: one client per configured server, the graph over
+ * them, and an HTTP server (express 5) with
+ * - `POST`/`GET /graphql`: Apollo Server 5, CSRF prevention on, Apollo's CDN landing page off,
+ *   introspection per config, max depth (validation) and max cost (per operation) limits;
+ * - `GET /graphiql` (and `GET /graphql` from a browser): GraphiQL served entirely by the gateway;
+ * - `GET /healthz`, `GET /readyz`, `GET /metrics`.
+ *
+ * Listens on `config.listen` (port 0 picks a free one; `url` tells which).
+ *
+ * @throws when the port cannot be bound (the sources are closed again first)
+ */
+export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  if (config.federation) throw new Error('federation: serving the schema as an Apollo Federation subgraph is not available yet (set federation: false)');
+  for (const warning of config.warnings) logger.warn(warning);
+
+  const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const sources = createSources(config.servers, {
+    logger,
+    onRequest: (event) => metrics.recordUpstream(event),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  metrics.watchSources(
+    () => sources.map((s) => ({ name: s.name, kind: s.kind, status: s.health.status })),
+    () => sources.flatMap((s) => (s.kind === 'microsoft365' ? [{ source: s.name, ...s.client.tokenStats() }] : [])),
+  );
+  const readiness = new Readiness(sources, { logger, ...(options.now ? { now: options.now } : {}), ...options.readiness });
+  const closeSources = async (): Promise<void> => {
+    const results = await Promise.allSettled(sources.map((s) => s.close()));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') logger.warn({ source: sources[i]!.name, err: r.reason as unknown }, 'closing source failed');
+    });
+  };
+
+  let apollo: ApolloServer<BaseContext> | undefined;
+  try {
+    const graph = (options.createGraph ?? createGraph)({
+      sources,
+      limits: { defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize },
+      ...(config.cursorSecret !== undefined ? { cursorSecret: config.cursorSecret } : {}),
+      logger,
+      onLoaderBatch: (loader, size) => metrics.recordLoaderBatch(loader, size),
+    });
+
+    const app = express();
+    app.disable('x-powered-by');
+    const server = http.createServer(app);
+    apollo = new ApolloServer<BaseContext>({
+      typeDefs: graph.typeDefs,
+      resolvers: graph.resolvers as ApolloServerOptions<BaseContext>['resolvers'],
+      introspection: config.introspection,
+      csrfPrevention: true,
+      includeStacktraceInErrorResponses: false,
+      // We own SIGINT/SIGTERM (the CLI closes the gateway, then the process exits 0).
+      stopOnTerminationSignals: false,
+      validationRules: [createDepthLimitRule(config.limits.maxDepth)],
+      formatError: graph.formatError ?? createFormatError(logger),
+      logger: apolloLogger(logger),
+      plugins: [
+        // The default landing page loads Apollo Sandbox from a CDN; backup networks are air-gapped.
+        ApolloServerPluginLandingPageDisabled(),
+        ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.shutdownGraceMs ?? 10_000 }),
+        ...((graph.plugins ?? []) as ApolloServerPlugin<BaseContext>[]),
+        createCostLimitPlugin(config.limits),
+        createOperationPlugin({ logger, metrics }),
+      ],
+    });
+    await apollo.start();
+
+    app.use(requestId);
+    app.get('/healthz', (_req, res) => {
+      res.set('cache-control', 'no-store').json({ status: 'ok' });
+    });
+    app.get('/readyz', async (_req, res) => {
+      const report = await readiness.check();
+      res
+        .status(report.ready ? 200 : 503)
+        .set('cache-control', 'no-store')
+        .json(report);
+    });
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics.render();
+      res.set('cache-control', 'no-store').type(contentType).send(body);
+    });
+    app.use(createGraphiqlRouter({ endpoint: GRAPHQL_PATH, examples: options.examples ?? exampleQueries() }));
+    app.use(
+      GRAPHQL_PATH,
+      express.json({ limit: '1mb' }),
+      expressMiddleware(apollo as ApolloServer<BaseContext>, {
+        context: async ({ res }) => {
+          const id = String(res.locals.requestId);
+          return graph.createContext({ requestId: id, logger: logger.child({ requestId: id }) }) as BaseContext;
+        },
+      }),
+    );
+    app.use((_req: Request, res: Response) => {
+      res.status(404).json({ error: 'not found', routes: [GRAPHQL_PATH, GRAPHIQL_PATH, '/healthz', '/readyz', '/metrics'] });
+    });
+    // Body-parser failures (bad JSON, too large) carry a status; anything else is ours, and logged.
+    app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+      const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+      if (status === 500) logger.error({ err, requestId: res.locals.requestId as unknown }, 'unhandled error in HTTP route');
+      if (res.headersSent) return;
+      res.status(status).json({
+        errors: [
+          { message: status === 500 ? 'Internal server error' : err.message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } },
+        ],
+      });
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const url = originOf(server.address() as AddressInfo);
+    logger.info({ url, servers: sources.map((s) => s.name) }, 'gateway listening');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        logger.info('gateway shutting down');
+        readiness.markClosing();
+        try {
+          // Drains HTTP: stops accepting, lets in-flight requests finish (bounded), closes sockets.
+          await apollo?.stop();
+        } finally {
+          await closeSources();
+        }
+        logger.info('gateway stopped');
+      })();
+      return closing;
+    };
+    return { url, graphqlUrl: `${url}${GRAPHQL_PATH}`, graphiqlUrl: `${url}${GRAPHIQL_PATH}`, server, sources, metrics, readiness, logger, close };
+  } catch (err) {
+    await apollo?.stop().catch(() => undefined);
+    await closeSources();
+    throw err;
+  }
+}

@@ -1,0 +1,39 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { UPSTREAM_REDACT_PATHS } from '../upstream/http/upstreamLogger.js';
+
+/** Options of {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** pino level: fatal, error, warn, info, debug, trace or silent. Default `info`. */
+  level?: string;
+  /** Where lines go. Default stdout: pretty when it is a TTY, JSON lines otherwise. */
+  destination?: DestinationStream;
+  /** Force pretty (true) or JSON (false) output; default: pretty only on a TTY. */
+  pretty?: boolean;
+}
+
+/**
+ * Paths censored in every gateway log line. Client request headers are logged on errors, and a
+ * browser's cookie or an `Authorization` header meant for a federation router must not reach logs;
+ * the upstream paths cover credentials and tokens wherever a logged object carries them.
+ */
+export const GATEWAY_REDACT_PATHS: readonly string[] = [
+  ...UPSTREAM_REDACT_PATHS,
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'cursorSecret',
+  '*.cursorSecret',
+];
+
+/**
+ * The gateway's root logger. Pretty output is for people at a terminal; anything else (a
+ * container log collector, a file, a pipe) gets one JSON object per line. pino-pretty runs in
+ * process (not as a worker transport) so the CLI works the same from tsx and from dist.
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const base = { level: options.level ?? 'info', redact: { paths: [...GATEWAY_REDACT_PATHS], censor: '[REDACTED]' }, base: { name: 'veeam-graph' } };
+  if (options.destination) return pino(base, options.destination);
+  const usePretty = options.pretty ?? process.stdout.isTTY === true;
+  if (usePretty) return pino(base, pretty({ colorize: true, sync: true, singleLine: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' }));
+  return pino(base);
+}

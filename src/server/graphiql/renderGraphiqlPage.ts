@@ -1,0 +1,105 @@
+import type { ExampleQuery } from './exampleQueries.js';
+
+/** Where the page finds things; every URL is same-origin (a path). */
+export interface GraphiqlPageOptions {
+  /** GraphQL endpoint path, e.g. `/graphql`. */
+  endpoint: string;
+  /** Path the bundle, CSS, init script and Monaco workers are served under, e.g. `/graphiql/assets`. */
+  assets: string;
+  title: string;
+  examples: ExampleQuery[];
+}
+
+/**
+ * Content-Security-Policy of the page: everything from this origin only. Monaco injects `<style>`
+ * elements and React sets style attributes, hence `'unsafe-inline'` for styles (never scripts);
+ * fonts and icons are `data:` URIs inside graphiql.css; Monaco workers are same-origin scripts
+ * (`blob:` is Monaco's fallback worker loader). `connect-src 'self'` is what makes "no request
+ * to any other host" hold even if a future bundle tried.
+ */
+export const GRAPHIQL_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** JSON for a `<script type="application/json">` block: `<` escaped so no value can close the tag. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The GraphiQL page. It holds no inline script (the CSP forbids them): configuration travels as
+ * a JSON data block that `init.js` reads.
+ */
+export function renderGraphiqlPage(options: GraphiqlPageOptions): string {
+  const config = {
+    endpoint: options.endpoint,
+    assets: options.assets,
+    title: options.title,
+    tabs: options.examples.map((e) => ({ query: e.query, ...(e.variables ? { variables: JSON.stringify(e.variables, null, 2) } : {}) })),
+  };
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(options.title)}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${options.assets}/graphiql.css">
+<link rel="stylesheet" href="${options.assets}/page.css">
+</head>
+<body>
+<div id="graphiql"><p class="loading">Loading GraphiQL&hellip;</p></div>
+<script id="graphiql-config" type="application/json">${scriptJson(config)}</script>
+<script src="${options.assets}/yoga-graphiql.umd.js"></script>
+<script src="${options.assets}/init.js"></script>
+</body>
+</html>
+`;
+}
+
+/** Page layout: GraphiQL fills the window. */
+export const GRAPHIQL_PAGE_CSS = `html, body { height: 100%; margin: 0; overflow: hidden; }
+#graphiql { height: 100vh; }
+#graphiql > .graphiql-container { height: 100%; }
+.loading { font: 16px system-ui, sans-serif; padding: 2rem; color: #555; }
+`;
+
+/**
+ * Starts GraphiQL: Monaco's workers come from the gateway (the prebuilt classic-script bundles of
+ * @graphql-yoga/graphiql), then the bundle renders against the endpoint with the example tabs.
+ */
+export const GRAPHIQL_INIT_JS = `(function () {
+  'use strict';
+  var config = JSON.parse(document.getElementById('graphiql-config').textContent);
+  var workers = { graphql: 'graphql.worker..bundle.js', json: 'json.worker.bundle.js' };
+  self.MonacoEnvironment = {
+    getWorker: function (_moduleId, label) {
+      return new Worker(config.assets + '/monacoeditorwork/' + (workers[label] || 'editor.worker.bundle.js'), { name: label });
+    }
+  };
+  window.YogaGraphiQL.renderYogaGraphiQL(document.getElementById('graphiql'), {
+    endpoint: config.endpoint,
+    title: config.title,
+    logo: '',
+    defaultTabs: config.tabs,
+    shouldPersistHeaders: false
+  });
+})();
+`;
