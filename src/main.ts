@@ -5,6 +5,7 @@ import { CHECK_HELP, runCheck } from './cli/runCheck.js';
 import { DEMO_HELP, runDemo } from './cli/runDemo.js';
 import { SERVE_HELP, runServe } from './cli/runServe.js';
 import { SIM_HELP, runSim } from './cli/runSim.js';
+import { SUBGRAPH_SDL_HELP, runSubgraphSdl } from './cli/runSubgraphSdl.js';
 
 const HELP = `Usage: veeam-graph <command> [options]
 
@@ -13,6 +14,8 @@ Commands:
   demo   simulated Veeam servers and the gateway on them, no config needed (what \`npm start\` runs)
   check  check every server of a config file: reachable, TLS, logon, API version, latency
   sim    start simulated Veeam servers and print them as one JSON line (\`npm run sim\`)
+  subgraph-sdl
+         print the Apollo Federation v2 subgraph SDL for rover / registries (\`npm run subgraph-sdl\`)
 
 Run \`veeam-graph <command> --help\` for a command's options.
 `;
@@ -23,6 +26,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number | void>
   demo: { run: runDemo, help: DEMO_HELP },
   check: { run: runCheck, help: CHECK_HELP },
   sim: { run: runSim, help: SIM_HELP },
+  'subgraph-sdl': { run: runSubgraphSdl, help: SUBGRAPH_SDL_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

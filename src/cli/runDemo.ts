@@ -17,6 +17,7 @@ Options:
   --port N     gateway port (default: PORT, else 4000; 0 picks a free one)
   --host HOST  gateway address (default: HOST, else 127.0.0.1)
   --seed S     world seed of the simulators (default 1)
+  --federation serve the schema as an Apollo Federation v2 subgraph (for a local router)
   -h, --help   this text
 
 Environment: PORT, HOST (the flags win), LOG_LEVEL (default info).
@@ -32,14 +33,14 @@ function demoVm(sims: Simulators): string | undefined {
  * secrets through a private environment, so the demo uses the same path as a real config and
  * logs no plain-text-password warnings.
  */
-async function demoConfig(sims: Simulators, listen: { host: string; port: number }) {
+async function demoConfig(sims: Simulators, listen: { host: string; port: number }, federation: boolean) {
   const env: NodeJS.ProcessEnv = { ...(process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {}) };
   const servers = sims.describe().servers.map((s) => {
     const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
     env[variable] = s.password;
     return { name: s.name, kind: s.kind, url: s.url, ...(s.apiVersion ? { apiVersion: s.apiVersion } : {}), username: s.username, password: { env: variable } };
   });
-  return parseConfig({ listen, servers }, { env });
+  return parseConfig({ listen, servers, federation }, { env });
 }
 
 /** `veeam-graph demo` (what `npm start` runs). */
@@ -47,7 +48,13 @@ export async function runDemo(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { port: { type: 'string' }, host: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      seed: { type: 'string' },
+      federation: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(DEMO_HELP);
@@ -59,7 +66,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const sims = await startSimulators({ ...(values.seed ? { seed: /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed } : {}) });
   let gateway;
   try {
-    const config = await demoConfig(sims, { host, port });
+    const config = await demoConfig(sims, { host, port }, values.federation === true);
     // The simulators speak plain http on loopback by design; the config's warning about it is noise here.
     config.warnings.splice(0);
     const logger = createLogger({ level: config.logLevel });
@@ -78,6 +85,7 @@ export async function runDemo(argv: string[]): Promise<void> {
     `  GraphQL   ${gateway.graphqlUrl}`,
     `  GraphiQL  ${gateway.graphiqlUrl}   (open it in a browser; everything is served locally)`,
     `  Health    ${gateway.url}/healthz  ${gateway.url}/readyz  ${gateway.url}/metrics`,
+    ...(values.federation ? [`  Subgraph  Apollo Federation v2 at ${gateway.graphqlUrl} (compose it, e.g. rover supergraph compose)`] : []),
     '',
     'Simulated servers:',
     ...sims.servers.map((s) => `  ${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (API ${s.apiVersion})` : ''}`),

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/loadConfig.js';
 import { createGateway } from '../server/createGateway.js';
 import { createLogger } from '../server/createLogger.js';
-import { CliError, UsageError, listenError, waitForShutdown } from './cliSupport.js';
+import { UsageError, listenError, waitForShutdown } from './cliSupport.js';
 import { logSourceStates } from './logSourceStates.js';
 
 export const SERVE_HELP = `Usage: veeam-graph serve --config FILE [options]
@@ -14,7 +14,8 @@ logged off, exit code 0.
 
 Options:
   -c, --config FILE  the config file (required); see README "Config reference"
-  --federation       serve the schema as an Apollo Federation v2 subgraph (not available yet)
+  --federation       serve the schema as an Apollo Federation v2 subgraph (same as config
+                     federation: true); \`veeam-graph subgraph-sdl\` prints its SDL
   -h, --help         this text
 
 Environment:
@@ -38,15 +39,14 @@ export async function runServe(argv: string[]): Promise<void> {
   }
   if (!values.config) throw new UsageError('--config FILE is required');
   const config = await loadConfig(values.config, process.env);
-  if (values.federation || config.federation) {
-    throw new CliError(`${values.federation ? '--federation' : 'federation: true'}: serving as an Apollo Federation subgraph is not available yet`, 2);
-  }
+  // The flag can only turn federation on: a config that asks for it keeps it.
+  if (values.federation) config.federation = true;
   const logger = createLogger({ level: config.logLevel });
   logger.debug({ config: config.redacted() }, 'configuration loaded');
   const gateway = await createGateway(config, { logger }).catch((err: unknown) => {
     throw listenError(err, config.listen.host, config.listen.port, 'set listen.port in the config, or PORT');
   });
-  logger.info({ graphql: gateway.graphqlUrl, graphiql: gateway.graphiqlUrl }, 'veeam-graph serving');
+  logger.info({ graphql: gateway.graphqlUrl, graphiql: gateway.graphiqlUrl, ...(config.federation && { federation: true }) }, 'veeam-graph serving');
   // Probe every server once in the background, so the operator sees at start which ones answer.
   void gateway.readiness.check().then((report) => logSourceStates(logger, report));
   await waitForShutdown(() => gateway.close(), 20_000);

@@ -42,8 +42,14 @@ export interface Graph {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }
 
+/**
+ * schema/ file holding only Apollo Federation directives: read in subgraph mode alone
+ * (`buildGraphSubgraphSchema`), never by the plain schema, where they would be unknown directives.
+ */
+export const FEDERATION_OVERLAY_FILE = 'federation.graphql';
+
 /** Finds schema/ from this module whether it runs from src/graph (tsx, jest) or dist/src/graph (build). */
-function schemaDir(): string {
+export function schemaDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, 'schema');
@@ -53,11 +59,11 @@ function schemaDir(): string {
   throw new Error('createGraph: schema/ directory not found');
 }
 
-/** The SDL of schema/*.graphql, one document (files in name order, base first by name). */
+/** The SDL of schema/*.graphql except the federation overlay, one document (files in name order, base first by name). */
 export function loadTypeDefs(): DocumentNode {
   const dir = schemaDir();
   const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.graphql'))
+    .filter((f) => f.endsWith('.graphql') && f !== FEDERATION_OVERLAY_FILE)
     .sort();
   return parse(files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n'));
 }

@@ -13,13 +13,15 @@ export interface CostLimits {
  * How many items a field can return, as the cost estimator sees it: `first` (clamped to the
  * maximum page size, so a too-large `first` is reported by the graph's clearer `BAD_USER_INPUT`
  * rather than as a cost overrun), the length of `ids`, the default page size for a connection
- * without `first`, and 1 for anything else (plain lists such as `links` are small and fetched
+ * without `first`, the number of `representations` of federation's `_entities`, and 1 for anything else (plain lists such as `links` are small and fetched
  * with their parent).
  */
 function fanOut(args: Record<string, unknown>, type: GraphQLOutputType, limits: CostLimits): number {
   if (typeof args.first === 'number') return Math.max(0, Math.min(args.first, limits.maxPageSize));
   if (typeof args.last === 'number') return Math.max(0, Math.min(args.last, limits.maxPageSize));
   if (Array.isArray(args.ids)) return args.ids.length;
+  // Federation's `_entities(representations:)`: one entity per representation, like `nodes(ids:)`.
+  if (Array.isArray(args.representations)) return args.representations.length;
   if (getNamedType(type).name.endsWith('Connection')) return limits.defaultPageSize;
   return 1;
 }
@@ -33,7 +35,7 @@ export function connectionCostEstimator(limits: CostLimits): ComplexityEstimator
   return ({ field, args, childComplexity }) => {
     if (field.name.startsWith('__')) return 0;
     const type = getNullableType(field.type);
-    const factor = isListType(type) && !Array.isArray(args.ids) ? 1 : fanOut(args, field.type, limits);
+    const factor = isListType(type) && !Array.isArray(args.ids) && !Array.isArray(args.representations) ? 1 : fanOut(args, field.type, limits);
     return 1 + factor * childComplexity;
   };
 }

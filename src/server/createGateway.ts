@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/loadConfig.js';
 import { createGraph } from '../graph/createGraph.js';
 import { createFormatError } from '../graph/errors/createFormatError.js';
+import { buildGraphSubgraphSchema } from '../graph/federation/buildGraphSubgraphSchema.js';
 import { createSources, type GraphSource } from '../graph/sources/createSources.js';
 import { createCostLimitPlugin } from './createCostLimitPlugin.js';
 import { createDepthLimitRule } from './createDepthLimitRule.js';
@@ -105,13 +106,15 @@ function apolloLogger(logger: Logger): NonNullable<ApolloServerOptions<BaseConte
  * - `GET /graphiql` (and `GET /graphql` from a browser): GraphiQL served entirely by the gateway;
  * - `GET /healthz`, `GET /readyz`, `GET /metrics`.
  *
+ * With `config.federation` the schema is served as an Apollo Federation v2 subgraph
+ * (`buildGraphSubgraphSchema`: `@key`s, `_service`, `_entities`), for a router to compose.
+ *
  * Listens on `config.listen` (port 0 picks a free one; `url` tells which).
  *
  * @throws when the port cannot be bound (the sources are closed again first)
  */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  if (config.federation) throw new Error('federation: serving the schema as an Apollo Federation subgraph is not available yet (set federation: false)');
   for (const warning of config.warnings) logger.warn(warning);
 
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
@@ -145,9 +148,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     const app = express();
     app.disable('x-powered-by');
     const server = http.createServer(app);
+    // Federation: the same graph as an Apollo Federation v2 subgraph (`_service`, `_entities`, `@key`s);
+    // everything else below (limits, plugins, routes) is the same in both modes.
+    const schemaOptions = config.federation
+      ? { schema: buildGraphSubgraphSchema({ typeDefs: graph.typeDefs, resolvers: graph.resolvers as object }) }
+      : { typeDefs: graph.typeDefs, resolvers: graph.resolvers as ApolloServerOptions<BaseContext>['resolvers'] };
     apollo = new ApolloServer<BaseContext>({
-      typeDefs: graph.typeDefs,
-      resolvers: graph.resolvers as ApolloServerOptions<BaseContext>['resolvers'],
+      ...schemaOptions,
       introspection: config.introspection,
       csrfPrevention: true,
       includeStacktraceInErrorResponses: false,
@@ -216,7 +223,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       });
     });
     const url = originOf(server.address() as AddressInfo);
-    logger.info({ url, servers: sources.map((s) => s.name) }, 'gateway listening');
+    logger.info({ url, servers: sources.map((s) => s.name), ...(config.federation && { federation: true }) }, 'gateway listening');
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {

@@ -60,14 +60,32 @@ describe('veeam-graph serve', () => {
     expect(noFlag.stderr).toContain('Usage: veeam-graph serve');
   });
 
-  it('refuses --federation for now, explicitly', async () => {
+  it('--federation serves the schema as an Apollo Federation subgraph', async () => {
     const sims = await startSimulators({ em: 1, vbo: [], sessionsPerServer: 5 });
     try {
       const file = path.join(await tempDir(), 'fed.yaml');
       await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
-      const res = run(['serve', '--config', file, '--federation']);
-      expect(res.status).toBe(2);
-      expect(res.stderr).toContain('--federation: serving as an Apollo Federation subgraph is not available yet');
+      const child = spawn(process.execPath, [...tsx, 'serve', '--config', file, '--federation'], { stdio: 'pipe', env: { ...process.env, LOG_LEVEL: 'info' } });
+      children.push(child);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => l.includes('"gateway listening"'));
+          if (line) resolve((JSON.parse(line) as { url: string }).url);
+        });
+        void exited.then((code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ _service { sdl } }' }),
+      });
+      const body = (await res.json()) as { data: { _service: { sdl: string } } };
+      expect(body.data._service.sdl).toContain('@key(fields: "id")');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
     } finally {
       await sims.close();
     }

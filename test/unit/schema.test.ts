@@ -15,7 +15,8 @@ import {
 /** Conventions of schema/*.graphql that review would otherwise have to remember (design.md section 4). */
 function loadSchema(): GraphQLSchema {
   const dir = new URL('../../schema/', import.meta.url);
-  const files = readdirSync(dir).filter((f) => f.endsWith('.graphql'));
+  // federation.graphql only adds Federation directives for subgraph mode (test/server/federation.test.ts).
+  const files = readdirSync(dir).filter((f) => f.endsWith('.graphql') && f !== 'federation.graphql');
   return buildSchema(files.map((f) => readFileSync(new URL(f, dir), 'utf8')).join('\n'));
 }
 

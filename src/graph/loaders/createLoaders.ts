@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { EmEntityKind, EmEntityKinds } from '../../upstream/em/types.js';
 import { isUpstreamError } from '../../upstream/errors.js';
-import type { VboOrganization, VboRestorePoint, VboRestoreSession } from '../../upstream/vbo/types.js';
+import type { VboOrganization, VboRestorePoint, VboRestoreSession, VboRestoreSessionEvent } from '../../upstream/vbo/types.js';
 import type { EmGraphSource, VboGraphSource } from '../sources/createSources.js';
 
 /** A key that the upstream did not return: the entity does not exist (any more) on that server. */
@@ -52,6 +52,11 @@ export interface Loaders {
   vboAllSessions(source: VboGraphSource): Promise<VboRestoreSession[]>;
   /** Every restore point of a VB365 server (v6+), for lookups by id (the API has no route for one point). */
   vboAllRestorePoints(source: VboGraphSource): Promise<VboRestorePoint[]>;
+  /**
+   * Every event of one VB365 restore session, read once per request: federation references to
+   * many events of a session (the API has no route for one event) cost one listing, not one each.
+   */
+  vboSessionEvents(source: VboGraphSource, sessionId: string): Promise<VboRestoreSessionEvent[]>;
 }
 
 const GUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -186,6 +191,13 @@ export function createLoaders(options: CreateLoadersOptions = {}): Loaders {
       once(`${source.name}\u0000allPoints`, async () => {
         const out: VboRestorePoint[] = [];
         for await (const page of source.client.iterateRestorePoints()) out.push(...page.items);
+        return out;
+      }),
+
+    vboSessionEvents: (source, sessionId) =>
+      once(`${source.name}\u0000events\u0000${sessionId.toLowerCase()}`, async () => {
+        const out: VboRestoreSessionEvent[] = [];
+        for await (const page of source.client.iterateRestoreSessionEvents(sessionId)) out.push(...page.items);
         return out;
       }),
   };
