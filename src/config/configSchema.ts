@@ -33,6 +33,17 @@ export const retrySchema = z.strictObject({
   budgetRatio: z.number().min(0).max(1).optional(),
 });
 
+/**
+ * Circuit breaker per server. Defaults: failureThreshold 5 (consecutive calls with no answer, a
+ * timeout or 502/503/504 after retries), cooldownMs 30000, maxCooldownMs 300000 (the cooldown
+ * doubles after each failed probe up to this).
+ */
+export const circuitBreakerSchema = z.strictObject({
+  failureThreshold: z.number().int().min(1).max(1000).optional(),
+  cooldownMs: ms('cooldownMs').optional(),
+  maxCooldownMs: ms('maxCooldownMs').optional(),
+});
+
 /** Sockets per server. Default maxSockets 8. */
 export const concurrencySchema = z.strictObject({ maxSockets: z.number().int().min(1).max(256).optional() });
 
@@ -47,6 +58,7 @@ const common = {
   timeouts: timeoutsSchema.optional(),
   retry: retrySchema.optional(),
   concurrency: concurrencySchema.optional(),
+  circuitBreaker: circuitBreakerSchema.optional(),
 };
 
 export const emServerSchema = z.strictObject({
@@ -74,7 +86,14 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   servers: z.array(serverSchema).min(1, 'expected at least one server'),
-  defaults: z.strictObject({ timeouts: timeoutsSchema.optional(), retry: retrySchema.optional(), concurrency: concurrencySchema.optional() }).optional(),
+  defaults: z
+    .strictObject({
+      timeouts: timeoutsSchema.optional(),
+      retry: retrySchema.optional(),
+      concurrency: concurrencySchema.optional(),
+      circuitBreaker: circuitBreakerSchema.optional(),
+    })
+    .optional(),
   limits: z
     .strictObject({
       defaultPageSize: z.number().int().min(1).max(1000).optional(),

@@ -10,6 +10,7 @@ export interface ServerHttpSettings {
   timeouts: { connectMs: number; responseMs: number; totalMs: number };
   retry: { limit: number; baseDelayMs: number; maxRetryAfterMs: number; budgetRatio: number };
   concurrency: { maxSockets: number };
+  circuitBreaker: { failureThreshold: number; cooldownMs: number; maxCooldownMs: number };
 }
 
 interface ServerCommon extends ServerHttpSettings {
@@ -54,6 +55,7 @@ export const DEFAULT_HTTP: ServerHttpSettings = {
   timeouts: { connectMs: 5_000, responseMs: 15_000, totalMs: 30_000 },
   retry: { limit: 2, baseDelayMs: 200, maxRetryAfterMs: 10_000, budgetRatio: 0.2 },
   concurrency: { maxSockets: 8 },
+  circuitBreaker: { failureThreshold: 5, cooldownMs: 30_000, maxCooldownMs: 300_000 },
 };
 
 export const DEFAULT_LIMITS = { defaultPageSize: 50, maxPageSize: 1000, maxDepth: 12, maxCost: 50_000 };
@@ -65,6 +67,19 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
+}
+
+type CircuitBreakerInput = Partial<ServerHttpSettings['circuitBreaker']> | undefined;
+
+/** Defaults, then `defaults.circuitBreaker`, then the server's; an unset ceiling never sits below a raised cooldown. */
+function circuitBreakerOf(defaults: CircuitBreakerInput, own: CircuitBreakerInput): ServerHttpSettings['circuitBreaker'] {
+  const base = DEFAULT_HTTP.circuitBreaker;
+  const cooldownMs = own?.cooldownMs ?? defaults?.cooldownMs ?? base.cooldownMs;
+  return {
+    failureThreshold: own?.failureThreshold ?? defaults?.failureThreshold ?? base.failureThreshold,
+    cooldownMs,
+    maxCooldownMs: own?.maxCooldownMs ?? defaults?.maxCooldownMs ?? Math.max(base.maxCooldownMs, cooldownMs),
+  };
 }
 
 /** Renders a key path the way users write it: `servers[2].url`. */
@@ -175,8 +190,12 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
       timeouts: { ...DEFAULT_HTTP.timeouts, ...cfg.defaults?.timeouts, ...s.timeouts },
       retry: { ...DEFAULT_HTTP.retry, ...cfg.defaults?.retry, ...s.retry },
       concurrency: { ...DEFAULT_HTTP.concurrency, ...cfg.defaults?.concurrency, ...s.concurrency },
+      circuitBreaker: circuitBreakerOf(cfg.defaults?.circuitBreaker, s.circuitBreaker),
     };
     if (http.timeouts.totalMs < http.timeouts.connectMs) problems.push(`${at}.timeouts.totalMs: must be >= connectMs (${label})`);
+    if (http.circuitBreaker.maxCooldownMs < http.circuitBreaker.cooldownMs) {
+      problems.push(`${at}.circuitBreaker.maxCooldownMs: must be >= cooldownMs (${http.circuitBreaker.cooldownMs}) (${label})`);
+    }
     const common = { name: s.name, url: s.url.replace(/\/+$/, ''), username: s.username, password, tls, ...http };
     servers.push(
       s.kind === 'enterprise-manager' ? { ...common, kind: s.kind, format: s.format ?? 'xml' } : { ...common, kind: s.kind, apiVersion: s.apiVersion ?? 'v8' },

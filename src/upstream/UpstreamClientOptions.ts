@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CircuitBreakerOptions } from './http/CircuitBreaker.js';
 import type { HttpRequestEvent, HttpRetryOptions, HttpTimeouts, HttpTlsOptions } from './http/createHttpClient.js';
 
 /** What every upstream client is built from: one configured server, its credentials and HTTP policy. */
@@ -17,6 +18,8 @@ export interface UpstreamClientOptions {
   retry?: HttpRetryOptions;
   /** Keep-alive sockets to this server. Default 8. */
   maxSockets?: number;
+  /** Circuit breaker (defaults: 5 consecutive outage failures, 30 s cooldown doubling up to 5 min). */
+  circuitBreaker?: CircuitBreakerOptions;
   /** Parent logger; a redacting child bound to `server` is derived. Default silent. */
   logger?: Logger;
   /** Called after every HTTP attempt (metrics, health, tests). */

@@ -191,10 +191,33 @@ export class UpstreamTlsError extends UpstreamError {
   }
 }
 
+/** When and why a server's circuit is open, as {@link UpstreamCircuitOpenError} reports it. */
+export interface CircuitOpenInfo {
+  /** When the outage opened the circuit, ISO 8601. */
+  openedAt: string;
+  /** When the current cooldown ends, ISO 8601 (the first call after it probes the server). */
+  until: string;
+  /** Code of the failure that last (re)opened it, e.g. `UPSTREAM_TIMEOUT`. */
+  lastCauseCode: string | undefined;
+  /** Whether the one half-open probe is in flight (the cooldown has ended). */
+  probeInFlight: boolean;
+}
+
 /** The breaker for this server is open; the call was not attempted. Retryable (later). */
 export class UpstreamCircuitOpenError extends UpstreamError {
-  constructor(init: UpstreamErrorInit) {
-    super('UPSTREAM_CIRCUIT_OPEN', init, true);
+  readonly openedAt: string;
+  readonly until: string;
+  readonly lastCauseCode: string | undefined;
+
+  constructor(init: Omit<UpstreamErrorInit, 'detail'> & CircuitOpenInfo) {
+    const last = init.lastCauseCode === undefined ? '' : ` (last failure: ${init.lastCauseCode})`;
+    const detail = init.probeInFlight
+      ? `circuit half-open since ${init.until} (open since ${init.openedAt})${last}: a probe request is in flight; not sent`
+      : `circuit open since ${init.openedAt} until ${init.until}${last}; not sent`;
+    super('UPSTREAM_CIRCUIT_OPEN', { ...init, detail }, true);
+    this.openedAt = init.openedAt;
+    this.until = init.until;
+    this.lastCauseCode = init.lastCauseCode;
   }
 }
 

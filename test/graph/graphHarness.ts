@@ -13,6 +13,7 @@ export function serverConfigs(sims: Simulators, http: Partial<{ totalMs: number;
     timeouts: { ...DEFAULT_HTTP.timeouts, ...(http.totalMs !== undefined && { responseMs: http.totalMs, totalMs: http.totalMs }) },
     retry: { ...DEFAULT_HTTP.retry, limit: http.retries ?? 0 },
     concurrency: DEFAULT_HTTP.concurrency,
+    circuitBreaker: DEFAULT_HTTP.circuitBreaker,
   };
   return sims.describe().servers.map((s): ServerConfig => {
     const common = { name: s.name, url: s.url, username: s.username, password: s.password, tls: { insecure: false }, ...settings };

@@ -59,6 +59,10 @@ describe('request budget (issue 5)', () => {
       expect(requests[s.name]).toBeLessThanOrEqual(s.kind === 'enterprise-manager' ? 3 : 2);
       expect(logons[s.name]).toBe(1);
     }
+    for (const em of h.sims.em) {
+      expect(em.log.count(/^POST \/api\/sessionMngr/)).toBe(1);
+      expect(em.log.count(/^GET \/api\/$/)).toBe(0);
+    }
     // The link lookups are one query-service call per (server, type).
     for (const em of h.sims.em) {
       expect(em.log.count('GET /api/query?type=BackupServer')).toBe(1);

@@ -30,7 +30,17 @@ describe('UpstreamError family', () => {
       [new UpstreamAuthError({ ...init, status: 401 }), 'UPSTREAM_AUTH_FAILED', false],
       [new UpstreamBadResponseError({ ...init, detail: 'QueryResult: Entities.RestoreSessions[3].UID is missing' }), 'UPSTREAM_BAD_RESPONSE', false],
       [new UpstreamTlsError(init), 'UPSTREAM_TLS_ERROR', false],
-      [new UpstreamCircuitOpenError(init), 'UPSTREAM_CIRCUIT_OPEN', true],
+      [
+        new UpstreamCircuitOpenError({
+          ...init,
+          openedAt: '2026-01-01T00:00:00.000Z',
+          until: '2026-01-01T00:00:30.000Z',
+          lastCauseCode: 'UPSTREAM_TIMEOUT',
+          probeInFlight: false,
+        }),
+        'UPSTREAM_CIRCUIT_OPEN',
+        true,
+      ],
     ];
     for (const [err, code, retryable] of cases) {
       expect(err).toBeInstanceOf(UpstreamError);
@@ -44,6 +54,9 @@ describe('UpstreamError family', () => {
     expect(cases[2]?.[0].message).toBe('em-hq: GET /api/query?type=RestoreSession -> HTTP 503: Service Unavailable');
     expect(cases[0]?.[0].message).toBe('em-hq: GET /api/query?type=RestoreSession -> connection refused (ECONNREFUSED)');
     expect(cases[6]?.[0].message).toBe('em-hq: GET /api/query?type=RestoreSession -> upstream tls error');
+    expect(cases[7]?.[0].message).toBe(
+      'em-hq: GET /api/query?type=RestoreSession -> circuit open since 2026-01-01T00:00:00.000Z until 2026-01-01T00:00:30.000Z (last failure: UPSTREAM_TIMEOUT); not sent',
+    );
     expect(new UpstreamHttpError({ ...init, status: 404, retryable: true }).retryable).toBe(true);
     expect(isUpstreamError(new Error('x'))).toBe(false);
   });

@@ -127,6 +127,60 @@ servers:
     expect(problems2).toEqual(['servers[0].tls.ca: not.pem is not a PEM certificate (c.yaml)']);
   });
 
+  it('circuitBreaker: defaults, then `defaults.circuitBreaker`, then the server; an unset ceiling follows a raised cooldown', async () => {
+    const env = { EM_PW: 'a', VBO_PW: 'b' };
+    const plain = await parseConfig({ servers: [em] }, { env });
+    expect(plain.servers[0]!.circuitBreaker).toEqual({ failureThreshold: 5, cooldownMs: 30_000, maxCooldownMs: 300_000 });
+    const config = await parseConfig(
+      {
+        defaults: { circuitBreaker: { failureThreshold: 3, cooldownMs: 10_000 } },
+        servers: [
+          { ...em, circuitBreaker: { cooldownMs: 600_000 } },
+          { ...vbo, circuitBreaker: { maxCooldownMs: 60_000 } },
+          { ...vbo, name: 'm365-us', circuitBreaker: { failureThreshold: 10, cooldownMs: 5_000, maxCooldownMs: 5_000 } },
+        ],
+      },
+      { env },
+    );
+    expect(config.servers.map((s) => s.circuitBreaker)).toEqual([
+      { failureThreshold: 3, cooldownMs: 600_000, maxCooldownMs: 600_000 },
+      { failureThreshold: 3, cooldownMs: 10_000, maxCooldownMs: 60_000 },
+      { failureThreshold: 10, cooldownMs: 5_000, maxCooldownMs: 5_000 },
+    ]);
+  });
+
+  it('circuitBreaker: reports bad values and unknown keys with their paths', async () => {
+    const env = { EM_PW: 'a', VBO_PW: 'b' };
+    const problems = await problemsOf(
+      parseConfig(
+        {
+          defaults: { circuitBreaker: { threshold: 3 } },
+          servers: [
+            { ...em, circuitBreaker: { failureThreshold: 0 } },
+            { ...vbo, circuitBreaker: { cooldownMs: -1, maxCooldownMs: 1.5 } },
+          ],
+        },
+        { file: path.join(dir, 'cb.yaml'), env },
+      ),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'defaults.circuitBreaker: unknown key "threshold" (cb.yaml)',
+        expect.stringMatching(/^servers\[0\]\.circuitBreaker\.failureThreshold: .*\(cb\.yaml\)$/),
+        'servers[1].circuitBreaker.cooldownMs: cooldownMs: expected a positive number of milliseconds (cb.yaml)',
+        'servers[1].circuitBreaker.maxCooldownMs: maxCooldownMs: expected whole milliseconds (cb.yaml)',
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+    const order = await problemsOf(
+      parseConfig(
+        { defaults: { circuitBreaker: { maxCooldownMs: 20_000 } }, servers: [{ ...em, circuitBreaker: { cooldownMs: 60_000 } }] },
+        { file: path.join(dir, 'cb.yaml'), env },
+      ),
+    );
+    expect(order).toEqual(['servers[0].circuitBreaker.maxCooldownMs: must be >= cooldownMs (60000) (cb.yaml)']);
+  });
+
   it('resolves a cursor secret like a password and redacts it', async () => {
     const config = await parseConfig({ servers: [em], cursorSecret: { env: 'CURSOR' } }, { env: { EM_PW: 'a', CURSOR: 'cursor-key-1' } });
     expect(config.cursorSecret).toBe('cursor-key-1');

@@ -71,7 +71,8 @@ export const entityResolvers: Resolvers = {
     name: (s) => s.name,
     kind: (s) => (s.kind === 'enterprise-manager' ? 'ENTERPRISE_MANAGER' : 'MICROSOFT_365'),
     url: (s) => s.url,
-    apiVersion: (s) => s.apiVersion ?? null,
+    // EM tells its version only through `GET /api/`: read on demand, so only queries that ask pay for it.
+    apiVersion: async (s) => s.apiVersion ?? (s.kind === 'enterprise-manager' ? await s.resolveApiVersion() : undefined) ?? null,
     status: (s) => s.health.status,
     latencyMs: (s) => s.health.lastLatencyMs ?? null,
     lastError: (s): SourceErrorParent | null => {

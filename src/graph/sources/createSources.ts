@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EmServerConfig, ServerConfig, ServerHttpSettings, VboServerConfig } from '../../config/loadConfig.js';
 import { EmClient } from '../../upstream/em/EmClient.js';
 import { isUpstreamError } from '../../upstream/errors.js';
+import type { CircuitBreakerOptions, CircuitState, CircuitStateName } from '../../upstream/http/CircuitBreaker.js';
 import type { HttpRequestEvent, HttpRetryOptions, HttpTimeouts, HttpTlsOptions } from '../../upstream/http/createHttpClient.js';
 import { VboClient } from '../../upstream/vbo/VboClient.js';
 
@@ -14,6 +15,8 @@ export interface SourceHealth {
   lastError?: { code: string; message: string; at: string; httpStatus?: number; retryable?: boolean };
   /** When the last call finished, ISO 8601. */
   lastCheckedAt?: string;
+  /** The server's circuit breaker; while not `closed`, `status` is DOWN and `lastError.code` UPSTREAM_CIRCUIT_OPEN. */
+  circuit: { state: CircuitStateName; openedAt?: string; until?: string };
 }
 
 interface GraphSourceBase {
@@ -21,6 +24,7 @@ interface GraphSourceBase {
   readonly name: string;
   /** Base URL as configured, without credentials. */
   readonly url: string;
+  /** A fresh snapshot on every read: the last call's outcome combined with the circuit breaker's state. */
   readonly health: SourceHealth;
   /** Record a failure the HTTP layer could not see (a 200 whose body did not decode, a failed logon). */
   recordFailure(error: unknown): void;
@@ -29,7 +33,10 @@ interface GraphSourceBase {
 
 export interface EmGraphSource extends GraphSourceBase {
   readonly kind: 'enterprise-manager';
+  /** The version of the logon session (`v1_7`) when known; see `EmClient.apiVersion`. */
   readonly apiVersion?: string;
+  /** Reads the version from EM when not known yet (one unauthenticated `GET /api/`); undefined when EM cannot tell. */
+  resolveApiVersion(): Promise<string | undefined>;
   readonly client: EmClient;
 }
 
@@ -62,7 +69,7 @@ export interface CreateSourcesOptions {
 export function createSources(servers: ServerConfig[], options: CreateSourcesOptions): GraphSource[] {
   const now = options.now ?? Date.now;
   return servers.map((server) => {
-    const health: SourceHealth = { status: 'UNKNOWN' };
+    const health: Omit<SourceHealth, 'circuit'> = { status: 'UNKNOWN' };
     const onRequest = (event: HttpRequestEvent): void => {
       health.lastLatencyMs = event.ms;
       health.lastCheckedAt = new Date(now()).toISOString();
@@ -95,7 +102,8 @@ export function createSources(servers: ServerConfig[], options: CreateSourcesOpt
       options.onRequest?.(event);
     };
     const recordFailure = (error: unknown): void => {
-      if (!isUpstreamError(error) || error.source !== server.name) return;
+      // A fast failure of an open circuit is no call to the server: the record keeps the real one.
+      if (!isUpstreamError(error) || error.source !== server.name || error.code === 'UPSTREAM_CIRCUIT_OPEN') return;
       health.status = 'DOWN';
       health.lastCheckedAt = new Date(now()).toISOString();
       health.lastError = {
@@ -123,7 +131,13 @@ export function createSources(servers: ServerConfig[], options: CreateSourcesOpt
         name: server.name,
         url: safeUrl(server.url),
         client,
-        health,
+        get apiVersion() {
+          return client.apiVersion;
+        },
+        resolveApiVersion: () => client.resolveApiVersion(),
+        get health() {
+          return withCircuit(server.name, health, client.circuit());
+        },
         recordFailure,
         close: () => client.close(),
       };
@@ -137,12 +151,36 @@ export function createSources(servers: ServerConfig[], options: CreateSourcesOpt
       url: safeUrl(server.url),
       apiVersion: vbo.apiVersion,
       client,
-      health,
+      get health() {
+        return withCircuit(server.name, health, client.circuit());
+      },
       recordFailure,
       close: () => client.close(),
     };
     return source;
   });
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+/**
+ * The health record seen through the circuit breaker. While the circuit is not closed no request
+ * reaches the server, so the record would keep showing the failure that opened it; the breaker's
+ * state is the truer answer: DOWN, UPSTREAM_CIRCUIT_OPEN, since when and until when.
+ */
+function withCircuit(name: string, record: Omit<SourceHealth, 'circuit'>, state: CircuitState): SourceHealth {
+  const openedAt = iso(state.openedAt);
+  const until = iso(state.until);
+  const circuit = { state: state.circuit, ...(openedAt !== undefined && { openedAt }), ...(until !== undefined && { until }) };
+  if (state.circuit === 'closed' || openedAt === undefined || until === undefined) return { ...record, circuit };
+  const last = state.lastFailureCode === undefined ? '' : ` (last failure: ${state.lastFailureCode})`;
+  const message =
+    state.circuit === 'open'
+      ? `${name}: circuit open since ${openedAt} until ${until}${last}; calls fail fast`
+      : `${name}: circuit half-open since ${until} (open since ${openedAt})${last}; the next call probes the server`;
+  return { ...record, status: 'DOWN', lastError: { code: 'UPSTREAM_CIRCUIT_OPEN', message, at: openedAt, retryable: true }, circuit };
 }
 
 /** The configured URL with any userinfo removed: `Source.url` is public. */
@@ -163,6 +201,7 @@ function httpOptions(server: ServerHttpSettings & { tls: { ca?: string; insecure
   timeouts: HttpTimeouts;
   retry: HttpRetryOptions;
   maxSockets: number;
+  circuitBreaker: CircuitBreakerOptions;
 } {
   return {
     tls: { ...(server.tls.ca !== undefined && { ca: server.tls.ca }), insecure: server.tls.insecure },
@@ -174,5 +213,6 @@ function httpOptions(server: ServerHttpSettings & { tls: { ca?: string; insecure
       budget: { ratio: server.retry.budgetRatio },
     },
     maxSockets: server.concurrency.maxSockets,
+    circuitBreaker: { ...server.circuitBreaker },
   };
 }

@@ -1,6 +1,7 @@
 import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import pino, { type Logger } from 'pino';
-import { UpstreamAuthError, UpstreamBadResponseError, UpstreamUnreachableError } from '../errors.js';
+import { UpstreamAuthError, UpstreamBadResponseError, UpstreamUnreachableError, isUpstreamError } from '../errors.js';
+import type { CircuitState } from '../http/CircuitBreaker.js';
 import { createHttpClient, type HttpClient, type HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
 import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
@@ -9,6 +10,7 @@ import { EmDecodeError } from './EmDecodeError.js';
 import { EmSession, type EmLogon } from './EmSession.js';
 import { decodeBackupServer, decodeEnterpriseManager, decodeQueryResult, decodeRestoreSession, decodeVmRestorePoint, findPagingHref } from './emDecoders.js';
 import { DEFAULT_URL_BUDGET, anyOf, buildQueryUrl, chunkByUrlLength, unescapePagingHref, type EmFilter } from './emFilter.js';
+import { latestEmVersion } from './latestEmVersion.js';
 import { toEmUid } from './toEmUid.js';
 import type { EmBackupServer, EmEntityKind, EmEntityKinds, EmEnterpriseManager, EmFormat, EmQueryResult, EmRestoreSession } from './types.js';
 
@@ -79,21 +81,6 @@ const ENTITY_DECODERS: { readonly [K in EmEntityKind]: (body: string, format: Em
   VmRestorePoint: decodeVmRestorePoint,
 };
 
-/** `v1_7` -> [1, 7] for ordering versions. */
-function versionKey(name: string): number[] {
-  return (name.match(/\d+/g) ?? []).map(Number);
-}
-
-function compareVersions(a: string, b: string): number {
-  const x = versionKey(a);
-  const y = versionKey(b);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? -1) - (y[i] ?? -1);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /**
  * Client of one Veeam Backup Enterprise Manager REST API (veeam-api.md Part 1), built once per
  * configured server. Knows nothing of GraphQL: methods return the wire types of `types.ts`, and
@@ -105,6 +92,10 @@ function compareVersions(a: string, b: string): number {
  * - Transport: one got instance (TLS, timeouts, GET-only retries with backoff and budget, socket
  *   cap) from `createHttpClient`. An authenticated call may take up to four HTTP calls (request,
  *   re-logon, replay; plus the first logon), each bounded by `timeouts.total`.
+ * - Version: with `?v=latest`, the first request on each new logon is accompanied by one
+ *   unauthenticated `GET /api/` (in parallel) that tells which version the session speaks
+ *   ({@link EmClient.apiVersion}).
+ * - Circuit breaker: per server, in the HTTP layer; see {@link EmClient.circuit}.
  * - Decoding: XML or JSON through `emDecoders.ts`; a body that does not decode is
  *   `UPSTREAM_BAD_RESPONSE` naming the document and the problem.
  */
@@ -118,6 +109,11 @@ export class EmClient {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly urlBudget: number;
+  /** `v=` of the logon as configured (`latest` unless pinned). */
+  private readonly logonVersion: string;
+  private knownVersion: string | undefined;
+  /** The logon whose version was (or is being) learnt, and that learning. */
+  private versionLearning: Promise<string | undefined> | undefined;
   private closed = false;
 
   /**
@@ -129,6 +125,8 @@ export class EmClient {
     this.format = options.format ?? 'xml';
     this.now = options.now ?? Date.now;
     this.urlBudget = options.urlBudget ?? DEFAULT_URL_BUDGET;
+    this.logonVersion = options.apiVersion ?? 'latest';
+    if (this.logonVersion.toLowerCase() !== 'latest') this.knownVersion = this.logonVersion;
     const parent = options.logger ?? pino({ level: 'silent' });
     this.logger = createUpstreamLogger(parent, options.name);
     this.http = createHttpClient({
@@ -141,6 +139,7 @@ export class EmClient {
       ...(options.timeouts !== undefined && { timeouts: options.timeouts }),
       ...(options.retry !== undefined && { retry: options.retry }),
       ...(options.maxSockets !== undefined && { maxSockets: options.maxSockets }),
+      ...(options.circuitBreaker !== undefined && { circuitBreaker: options.circuitBreaker }),
       ...(options.onRequest !== undefined && { onRequest: options.onRequest }),
       ...(options.sleep !== undefined && { sleep: options.sleep }),
     });
@@ -322,7 +321,44 @@ export class EmClient {
   // ------------------------------------------------------------------ health
 
   /**
-   * `GET /api/` without logging on: the API answers and which versions it speaks.
+   * REST API version of the logon session as far as known: the pinned `apiVersion` option, or, for
+   * `latest`, the newest version EM advertises in `GET /api/` (what `?v=latest` picks; the
+   * LogonSession itself names no version), once {@link ping} or {@link resolveApiVersion} has read
+   * it. Forgotten at every re-logon (an EM upgrade restarts the service and so forces one).
+   */
+  get apiVersion(): string | undefined {
+    return this.knownVersion;
+  }
+
+  /**
+   * The API version, reading `GET /api/` (unauthenticated, once, shared by concurrent callers)
+   * only when it is not known yet. Learnt on demand rather than at logon, so listing and lookups
+   * never pay for it. Never rejects: when EM's answer cannot be read it resolves `undefined`
+   * (logged) and the next call asks again.
+   */
+  resolveApiVersion(): Promise<string | undefined> {
+    if (this.knownVersion !== undefined) return Promise.resolve(this.knownVersion);
+    this.versionLearning ??= this.ping().then(
+      (info) => info.latestVersion,
+      (err: unknown) => {
+        this.logger.info({ err: isUpstreamError(err) ? err.toJSON() : { message: 'failed' } }, 'EM API version not learnt (GET /api/ failed)');
+        return undefined;
+      },
+    );
+    const learning = this.versionLearning;
+    return learning.finally(() => {
+      if (this.versionLearning === learning) this.versionLearning = undefined;
+    });
+  }
+
+  /** State of this server's circuit breaker (see `CircuitBreaker`), for health reports. */
+  circuit(): CircuitState {
+    return this.http.circuit();
+  }
+
+  /**
+   * `GET /api/` without logging on: the API answers and which versions it speaks. Also records the
+   * version a `latest` logon speaks (see {@link apiVersion}).
    *
    * @returns advertised versions, highest as `latestVersion`
    */
@@ -332,7 +368,8 @@ export class EmClient {
     if (res.status < 200 || res.status >= 300) throw httpErrorFromResponse(this.name, 'GET', res, this.http.secrets(), this.now());
     const root = this.decode<EmEnterpriseManager>(res, (body) => decodeEnterpriseManager(body, this.format));
     const supportedVersions = root.supportedVersions.map((v) => v.name);
-    const latestVersion = [...supportedVersions].sort(compareVersions).pop();
+    const latestVersion = latestEmVersion(supportedVersions);
+    if (latestVersion !== undefined && this.logonVersion.toLowerCase() === 'latest') this.knownVersion = latestVersion;
     return { supportedVersions, latestVersion };
   }
 
@@ -386,6 +423,8 @@ export class EmClient {
     let res = await send(logon);
     if (res.status === 401) {
       logon = await this.session.renew(logon);
+      // A new logon may speak another version (an upgraded EM restarts and forces one): ask again when needed.
+      if (this.logonVersion.toLowerCase() === 'latest') this.knownVersion = undefined;
       res = await send(logon);
       if (res.status === 401) throw this.authError(res, 'session refused again right after a fresh logon');
     }

@@ -3,8 +3,9 @@ import https from 'node:https';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import got, { type Got, type Method } from 'got';
 import pino, { type Logger } from 'pino';
-import { RETRYABLE_STATUSES, type UpstreamError } from '../errors.js';
+import { RETRYABLE_STATUSES, UpstreamCircuitOpenError, type UpstreamError } from '../errors.js';
 import { redactSecrets, safePath } from '../redactSecrets.js';
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitOutcome, type CircuitState } from './CircuitBreaker.js';
 import { RetryBudget, type RetryBudgetOptions } from './RetryBudget.js';
 import { isRetryableNetworkError, mapRequestError } from './mapRequestError.js';
 import { backoffDelay, parseRetryAfter } from './retryDelay.js';
@@ -86,6 +87,8 @@ export interface HttpClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Version in the User-Agent. Default from package.json. */
   version?: string;
+  /** Circuit breaker of this server. Defaults: 5 consecutive outage failures, 30 s cooldown doubling up to 5 min. */
+  circuitBreaker?: CircuitBreakerOptions;
 }
 
 type SearchParamsInit = URLSearchParams | Record<string, string | number | boolean | undefined>;
@@ -145,6 +148,8 @@ export interface HttpClient {
   addSecret(secret: string | undefined, permanent?: boolean): void;
   /** Current secrets, for errors built by the caller. */
   secrets(): readonly string[];
+  /** State of this server's circuit breaker (health reports). */
+  circuit(): CircuitState;
   /** Close pooled sockets. */
   close(): void;
 }
@@ -159,6 +164,13 @@ interface RawResponse {
 const DEFAULT_TIMEOUTS: Required<HttpTimeouts> = { connect: 5000, response: 15000, total: 30000 };
 /** Secrets remembered per server; tokens rotate, old ones may still appear in late errors. */
 const MAX_SECRETS = 32;
+/**
+ * Statuses that mean "the server is not answering" for the circuit breaker: a proxy or load
+ * balancer in front of a dead or restarting server. 429 and 500 are the server itself answering.
+ */
+const OUTAGE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+/** Error codes that mean the same when no response came. A TLS failure is configuration, not an outage. */
+const OUTAGE_CODES: ReadonlySet<string> = new Set(['UPSTREAM_UNREACHABLE', 'UPSTREAM_TIMEOUT']);
 
 function assertPem(ca: string, name: string): void {
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
@@ -172,6 +184,10 @@ function assertPem(ca: string, name: string): void {
  * idempotent requests only (GET/HEAD on connection failures, 429, 502, 503, 504), with
  * exponential backoff and full jitter, `Retry-After` honoured up to a cap, and a per-server retry
  * budget. POST is never retried: an EM logon or VB365 token request must not run twice.
+ *
+ * A per-server {@link CircuitBreaker} sits in front: after consecutive outage failures (no answer,
+ * timeout, 502/503/504 after retries) calls fail at once with `UPSTREAM_CIRCUIT_OPEN` without
+ * touching the network until a single probe, sent without retries, finds the server back.
  *
  * @param options server name, base URL, TLS, timeouts (ms), pool size, retry policy, logging hooks
  * @returns the client; call `close()` when the server is removed
@@ -199,6 +215,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => sleepMs(ms).then(() => undefined));
   const maxSockets = options.maxSockets ?? 8;
+  const breaker = new CircuitBreaker(options.circuitBreaker ?? {}, now, ({ from, to, state }) => {
+    const at = { openedAt: iso(state.openedAt), until: iso(state.until), lastFailureCode: state.lastFailureCode };
+    if (to === 'open')
+      logger.warn(
+        { circuit: to, from, ...at, consecutiveFailures: state.consecutiveFailures },
+        'circuit opened: calls to this server fail fast until the cooldown ends',
+      );
+    else if (to === 'half-open') logger.info({ circuit: to, ...at }, 'circuit half-open: the next call probes the server');
+    else logger.info({ circuit: to, from }, 'circuit closed: the server answers again');
+  });
   // Secrets given at construction (the password) are permanent; rotating ones (tokens, session ids)
   // live in a bounded set, so a long-running gateway neither grows without end nor forgets the password.
   const permanentSecrets = new Set<string>((options.secrets ?? []).filter((s) => s.length > 0));
@@ -269,6 +295,46 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // id (`DELETE /api/logonSessions/{id}`), and the token is often base64 of that id (veeam-api.md Part 1 section 2).
     const path = redactSecrets(safePath(url), secrets());
     const idempotent = method === 'GET' || method === 'HEAD';
+    const permit = breaker.tryAcquire();
+    if (permit === undefined) throw circuitOpen(method, path);
+    // The probe is one request: retrying it would send several to a server that just failed.
+    const retryLimit = permit.probe ? 0 : retry.limit;
+    let outcome: CircuitOutcome = { kind: 'neutral' };
+    try {
+      const res = await send(req, method, url, path, idempotent, retryLimit);
+      outcome = OUTAGE_STATUSES.has(res.status) ? { kind: 'failure', code: 'UPSTREAM_HTTP_ERROR' } : { kind: 'success' };
+      return res;
+    } catch (err) {
+      const code = (err as Partial<UpstreamError> | undefined)?.code;
+      if (!req.signal?.aborted && code !== undefined && OUTAGE_CODES.has(code)) outcome = { kind: 'failure', code };
+      throw err;
+    } finally {
+      breaker.record(permit, outcome);
+    }
+  }
+
+  function circuitOpen(method: string, path: string): UpstreamCircuitOpenError {
+    const state = breaker.snapshot();
+    return new UpstreamCircuitOpenError({
+      source: name,
+      method,
+      path,
+      secrets: secrets(),
+      openedAt: iso(state.openedAt) ?? '?',
+      until: iso(state.until) ?? '?',
+      lastCauseCode: state.lastFailureCode,
+      probeInFlight: state.probeInFlight,
+    });
+  }
+
+  async function send(
+    req: HttpRequest,
+    method: string,
+    url: URL,
+    path: string,
+    idempotent: boolean,
+    retryLimit: number,
+  ): Promise<HttpResponse<string | Buffer>> {
     const start = now();
     const deadline = start + timeouts.total;
     const headers: Record<string, string> = {};
@@ -295,7 +361,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const ms = now() - attemptStart;
         const error: UpstreamError = mapRequestError(err, { source: name, method, path, timeouts: phaseTimeouts, secrets: secrets() });
         const delay =
-          idempotent && attempt <= retry.limit && isRetryableNetworkError(err)
+          idempotent && attempt <= retryLimit && isRetryableNetworkError(err)
             ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
             : undefined;
         const willRetry = delay !== undefined && now() + delay < deadline && budget.tryWithdraw();
@@ -312,7 +378,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const ms = now() - attemptStart;
       const status = response.statusCode;
       let delay: number | undefined;
-      if (idempotent && attempt <= retry.limit && RETRYABLE_STATUSES.has(status)) {
+      if (idempotent && attempt <= retryLimit && RETRYABLE_STATUSES.has(status)) {
         const retryAfter = parseRetryAfter(response.headers['retry-after'], now());
         delay =
           retryAfter === undefined
@@ -350,9 +416,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       while (secretSet.size > MAX_SECRETS) secretSet.delete(secretSet.values().next().value as string);
     },
     secrets,
+    circuit: () => breaker.snapshot(),
     close() {
       agent.http.destroy();
       agent.https.destroy();
     },
   };
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }

@@ -3,6 +3,7 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import { UpstreamAuthError, UpstreamBadResponseError } from '../errors.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
+import type { CircuitState } from '../http/CircuitBreaker.js';
 import { createHttpClient, type HttpClient, type HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
 import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
@@ -234,6 +235,7 @@ export class VboClient {
       ...(options.timeouts !== undefined && { timeouts: options.timeouts }),
       ...(options.retry !== undefined && { retry: options.retry }),
       ...(options.maxSockets !== undefined && { maxSockets: options.maxSockets }),
+      ...(options.circuitBreaker !== undefined && { circuitBreaker: options.circuitBreaker }),
       ...(options.onRequest !== undefined && { onRequest: options.onRequest }),
       ...(options.version !== undefined && { version: options.version }),
     });
@@ -429,6 +431,11 @@ export class VboClient {
   /** Counters of `/token` traffic (password and refresh grants, fallbacks, throttling). */
   tokenStats(): VboTokenStats {
     return this.tokens.stats();
+  }
+
+  /** State of this server's circuit breaker (see `CircuitBreaker`), for health reports. */
+  circuit(): CircuitState {
+    return this.http.circuit();
   }
 
   /**
