@@ -79,10 +79,12 @@ describe('circuit breaker through the graph: one dead server', () => {
     const entry = s.sources.find((x) => x.name === DEAD)!;
     expect(entry).toEqual({
       name: DEAD,
-      status: 'DOWN',
+      status: 'CIRCUIT_OPEN',
       lastError: { code: 'UPSTREAM_CIRCUIT_OPEN', message: expect.stringContaining('circuit open since'), retryable: true },
     });
     expect(s.sources.filter((x) => x.name !== DEAD).every((x) => x.status === 'UP')).toBe(true);
+    // Readiness and metrics see DOWN; the schema says why.
+    expect(h.sources.find((x) => x.name === DEAD)!.health.status).toBe('DOWN');
     expect(h.sources.find((x) => x.name === DEAD)!.health.circuit).toEqual({
       state: 'open',
       openedAt: new Date(t0).toISOString(),

@@ -73,7 +73,8 @@ export const entityResolvers: Resolvers = {
     url: (s) => s.url,
     // EM tells its version only through `GET /api/`: read on demand, so only queries that ask pay for it.
     apiVersion: async (s) => s.apiVersion ?? (s.kind === 'enterprise-manager' ? await s.resolveApiVersion() : undefined) ?? null,
-    status: (s) => s.health.status,
+    // Health says DOWN while the breaker is open (readiness and metrics need only up/down); the schema tells the UI why.
+    status: (s) => (s.health.circuit.state !== 'closed' ? 'CIRCUIT_OPEN' : s.health.status),
     latencyMs: (s) => s.health.lastLatencyMs ?? null,
     lastError: (s): SourceErrorParent | null => {
       const e = s.health.lastError;
