@@ -66,6 +66,11 @@ export const emServerSchema = z.strictObject({
   kind: z.literal('enterprise-manager'),
   /** EM speaks XML everywhere; JSON only for servers known to do it right (veeam-api.md part 1 section 4). */
   format: z.enum(['xml', 'json']).optional(),
+  /**
+   * Longest query-service URL for batched lookups, in characters (default 8000). EM's own limit is
+   * undocumented; lower it behind a front end with a smaller one (IIS `maxQueryString` 2048).
+   */
+  maxUrlLength: z.number().int().min(500).max(65536).optional(),
 });
 
 export const vboServerSchema = z.strictObject({

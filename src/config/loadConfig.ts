@@ -25,6 +25,8 @@ interface ServerCommon extends ServerHttpSettings {
 export interface EmServerConfig extends ServerCommon {
   kind: 'enterprise-manager';
   format: 'xml' | 'json';
+  /** Longest query-service URL for batched lookups, in characters; the client's default (8000) when absent. */
+  maxUrlLength?: number;
 }
 
 export interface VboServerConfig extends ServerCommon {
@@ -198,7 +200,9 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     }
     const common = { name: s.name, url: s.url.replace(/\/+$/, ''), username: s.username, password, tls, ...http };
     servers.push(
-      s.kind === 'enterprise-manager' ? { ...common, kind: s.kind, format: s.format ?? 'xml' } : { ...common, kind: s.kind, apiVersion: s.apiVersion ?? 'v8' },
+      s.kind === 'enterprise-manager'
+        ? { ...common, kind: s.kind, format: s.format ?? 'xml', ...(s.maxUrlLength !== undefined && { maxUrlLength: s.maxUrlLength }) }
+        : { ...common, kind: s.kind, apiVersion: s.apiVersion ?? 'v8' },
     );
   }
 

@@ -61,6 +61,7 @@ servers:
     });
     expect(a!.timeouts).toEqual({ connectMs: 1000, responseMs: 15000, totalMs: 20000 });
     expect(b).toMatchObject({ kind: 'microsoft365', apiVersion: 'v8', password: 'from-env' });
+    expect(a).not.toHaveProperty('maxUrlLength');
     expect(config.warnings).toEqual([]);
     const redacted = JSON.stringify(config.redacted());
     expect(redacted).not.toContain('s3cret-file');
@@ -179,6 +180,13 @@ servers:
       ),
     );
     expect(order).toEqual(['servers[0].circuitBreaker.maxCooldownMs: must be >= cooldownMs (60000) (cb.yaml)']);
+  });
+
+  it('takes an EM maxUrlLength within bounds and rejects a silly one', async () => {
+    const ok = await parseConfig({ servers: [{ ...em, maxUrlLength: 2048 }] }, { env: { EM_PW: 'a' } });
+    expect(ok.servers[0]).toMatchObject({ maxUrlLength: 2048 });
+    const problems = await problemsOf(parseConfig({ servers: [{ ...em, maxUrlLength: 10 }] }, { file: 'u.yaml', env: { EM_PW: 'a' } }));
+    expect(problems[0]).toMatch(/^servers\[0\]\.maxUrlLength: .*\(u\.yaml\)$/);
   });
 
   it('resolves a cursor secret like a password and redacts it', async () => {

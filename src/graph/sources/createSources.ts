@@ -125,7 +125,8 @@ export function createSources(servers: ServerConfig[], options: CreateSourcesOpt
       ...httpOptions(server),
     };
     if (server.kind === 'enterprise-manager') {
-      const client = new EmClient({ ...common, url: server.url, format: (server as EmServerConfig).format });
+      const em = server as EmServerConfig;
+      const client = new EmClient({ ...common, url: em.url, format: em.format, ...(em.maxUrlLength !== undefined && { urlBudget: em.maxUrlLength }) });
       const source: EmGraphSource = {
         kind: 'enterprise-manager',
         name: server.name,
