@@ -98,20 +98,30 @@ async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   return out;
 }
 
-/** The floor: wave 1 lists sessions on every server, wave 2 resolves the links in one batched call per server and kind. */
+/**
+ * The floor: wave 1 lists sessions on every server (first + 1 each, in parallel); wave 2 resolves
+ * the links of the merged page only (the newest 500 across servers), one batched call per server
+ * and kind, in parallel. The same work the gateway must do, with no merge bookkeeping of its own.
+ */
 async function floorOnce(sources: GraphSource[]): Promise<void> {
   const lists = await Promise.all(
     sources.map(async (s) => {
-      if (s.kind === 'enterprise-manager') return { s, items: (await s.client.listRestoreSessions({ pageSize: 501 })).items };
+      if (s.kind === 'enterprise-manager') return { s, items: (await s.client.listRestoreSessions({ pageSize: 501 })).items as { creationTime: string }[] };
       const page = await s.client.listRestoreSessions(s.client.capabilities.restoreSessionsOrder ? { orderAsc: false, limit: 501 } : { limit: 501 });
-      return { s, items: page.items };
+      return { s, items: page.items as { creationTime: string }[] };
     }),
   );
+  const page = lists
+    .flatMap(({ s, items }) => items.map((item) => ({ s, item, t: Date.parse(item.creationTime) })))
+    .sort((a, b) => b.t - a.t)
+    .slice(0, 500);
   await Promise.all(
-    lists.flatMap(({ s, items }): Promise<unknown>[] => {
+    sources.flatMap((s): Promise<unknown>[] => {
+      const items = page.filter((p) => p.s === s).map((p) => p.item);
+      if (items.length === 0) return [];
       if (s.kind === 'microsoft365') return [s.client.listOrganizations()];
       const links = (rel: string) =>
-        (items as { links: { rel: string; href: string }[] }[]).flatMap((i) => i.links.filter((l) => l.rel === rel).map((l) => guidOf(l.href)!));
+        (items as unknown as { links: { rel: string; href: string }[] }[]).flatMap((i) => i.links.filter((l) => l.rel === rel).map((l) => guidOf(l.href)!));
       return [s.client.getByUids('BackupServer', links('Up')), s.client.getByUids('VmRestorePoint', links('Related'))];
     }),
   );
