@@ -13,6 +13,7 @@ import { normalizeResult, normalizeState } from '../sessionStatus.js';
 import type { EmGraphSource } from '../sources/createSources.js';
 import { emLinks, findEmLink, halLinks } from './links.js';
 import { EVENT_ID_SEPARATOR } from './resolveNode.js';
+import type { TimeOrder } from '../sortKey.js';
 
 const SOURCE_ERROR_CODES = new Set<string>([
   'UPSTREAM_UNREACHABLE',
@@ -53,7 +54,35 @@ async function emLinked<K extends 'BackupServer' | 'VmRestorePoint'>(
   }
 }
 
-const orderOf = (value: string | null | undefined) => (value === 'OLDEST_FIRST' ? 'OLDEST_FIRST' : 'NEWEST_FIRST');
+const orderOf = (value: string | null | undefined): TimeOrder => (value === 'OLDEST_FIRST' ? 'OLDEST_FIRST' : 'NEWEST_FIRST');
+
+interface NestedArgs {
+  filter?: Parameters<typeof parseFilter>[0];
+  first?: number | null;
+  after?: string | null;
+  orderBy?: string | null;
+}
+
+/**
+ * A connection nested under one entity (a backup server's sessions, an organization's sessions or
+ * restore points): the caller's filter restricted to that entity and the server it lives on, and a
+ * cursor key of its own so a cursor from one entity's list is refused on another's.
+ */
+function nested(
+  kind: 'BackupServer' | 'Organization',
+  field: string,
+  p: { source: { name: string }; value: { id: string } },
+  args: NestedArgs,
+  context: GraphContext,
+) {
+  const id = { type: kind, source: p.source.name, nativeId: p.value.id.toLowerCase() };
+  const to = kind === 'BackupServer' ? { source: p.source.name, backupServer: id } : { source: p.source.name, organization: id };
+  return {
+    key: `${kind}.${field}:${p.source.name}:${id.nativeId}`,
+    filter: restrictFilter(parseFilter(args.filter, context.sourceByName), to),
+    paging: { first: args.first, after: args.after, order: orderOf(args.orderBy) },
+  };
+}
 
 export const entityResolvers: Resolvers = {
   Node: {
@@ -178,16 +207,8 @@ export const entityResolvers: Resolvers = {
     version: (p) => p.value.version ?? null,
     links: (p) => emLinks(p.value.links),
     restoreSessions: (p, args, context, info) => {
-      const id = { type: 'BackupServer' as const, source: p.source.name, nativeId: p.value.id.toLowerCase() };
-      const filter = restrictFilter(parseFilter(args.filter, context.sourceByName), { source: p.source.name, backupServer: id });
-      return restoreSessionsConnection(
-        context,
-        info,
-        `BackupServer.restoreSessions:${p.source.name}:${id.nativeId}`,
-        filter,
-        { first: args.first, after: args.after, order: orderOf(args.orderBy) },
-        true,
-      );
+      const n = nested('BackupServer', 'restoreSessions', p, args, context);
+      return restoreSessionsConnection(context, info, n.key, n.filter, n.paging, true);
     },
   },
 
@@ -244,28 +265,12 @@ export const entityResolvers: Resolvers = {
     lastBackupTime: (p) => p.value.lastBackupTime ?? null,
     links: (p) => halLinks(p.value.links),
     restoreSessions: (p, args, context, info) => {
-      const id = { type: 'Organization' as const, source: p.source.name, nativeId: p.value.id.toLowerCase() };
-      const filter = restrictFilter(parseFilter(args.filter, context.sourceByName), { source: p.source.name, organization: id });
-      return restoreSessionsConnection(
-        context,
-        info,
-        `Organization.restoreSessions:${p.source.name}:${id.nativeId}`,
-        filter,
-        { first: args.first, after: args.after, order: orderOf(args.orderBy) },
-        true,
-      );
+      const n = nested('Organization', 'restoreSessions', p, args, context);
+      return restoreSessionsConnection(context, info, n.key, n.filter, n.paging, true);
     },
     restorePoints: (p, args, context, info) => {
-      const id = { type: 'Organization' as const, source: p.source.name, nativeId: p.value.id.toLowerCase() };
-      const filter = restrictFilter(parseFilter(args.filter, context.sourceByName), { source: p.source.name, organization: id });
-      return restorePointsConnection(
-        context,
-        info,
-        `Organization.restorePoints:${p.source.name}:${id.nativeId}`,
-        filter,
-        { first: args.first, after: args.after, order: orderOf(args.orderBy) },
-        true,
-      );
+      const n = nested('Organization', 'restorePoints', p, args, context);
+      return restorePointsConnection(context, info, n.key, n.filter, n.paging, true);
     },
   },
 };
