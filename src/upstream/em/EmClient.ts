@@ -1,8 +1,9 @@
+import { createUpstreamHttpClient } from '../createUpstreamHttpClient.js';
 import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import pino, { type Logger } from 'pino';
 import { UpstreamAuthError, UpstreamBadResponseError, UpstreamUnreachableError, isUpstreamError } from '../errors.js';
 import type { CircuitState } from '../http/CircuitBreaker.js';
-import { createHttpClient, type HttpClient, type HttpResponse } from '../http/createHttpClient.js';
+import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
 import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
@@ -129,20 +130,7 @@ export class EmClient {
     if (this.logonVersion.toLowerCase() !== 'latest') this.knownVersion = this.logonVersion;
     const parent = options.logger ?? pino({ level: 'silent' });
     this.logger = createUpstreamLogger(parent, options.name);
-    this.http = createHttpClient({
-      name: options.name,
-      baseUrl: options.url,
-      logger: parent,
-      now: this.now,
-      secrets: [options.password],
-      ...(options.tls !== undefined && { tls: options.tls }),
-      ...(options.timeouts !== undefined && { timeouts: options.timeouts }),
-      ...(options.retry !== undefined && { retry: options.retry }),
-      ...(options.maxSockets !== undefined && { maxSockets: options.maxSockets }),
-      ...(options.circuitBreaker !== undefined && { circuitBreaker: options.circuitBreaker }),
-      ...(options.onRequest !== undefined && { onRequest: options.onRequest }),
-      ...(options.sleep !== undefined && { sleep: options.sleep }),
-    });
+    this.http = createUpstreamHttpClient(options, { now: this.now, logger: parent, ...(options.sleep !== undefined && { sleep: options.sleep }) });
     this.session = new EmSession({
       http: this.http,
       username: options.username,

@@ -1,10 +1,11 @@
+import { createUpstreamHttpClient } from '../createUpstreamHttpClient.js';
 import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import { UpstreamAuthError, UpstreamBadResponseError } from '../errors.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
 import type { CircuitState } from '../http/CircuitBreaker.js';
-import { createHttpClient, type HttpClient, type HttpResponse } from '../http/createHttpClient.js';
+import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
 import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
 import type { VboApiVersion, VboOrganization, VboPage, VboRestorePoint, VboRestoreSession, VboRestoreSessionEvent, VboServiceInstance } from './types.js';
@@ -224,21 +225,7 @@ export class VboClient {
     if (!(pageSize >= 1)) throw new RangeError(`${options.name}: pageSize must be >= 1`);
     this.pageSize = Math.min(Math.floor(pageSize), this.capabilities.maxLimit ?? Infinity);
     this.paging = options.paging ?? 'offset';
-    this.http = createHttpClient({
-      name: options.name,
-      baseUrl: options.url,
-      secrets: [options.password],
-      now: this.now,
-      sleep,
-      logger: parent,
-      ...(options.tls !== undefined && { tls: options.tls }),
-      ...(options.timeouts !== undefined && { timeouts: options.timeouts }),
-      ...(options.retry !== undefined && { retry: options.retry }),
-      ...(options.maxSockets !== undefined && { maxSockets: options.maxSockets }),
-      ...(options.circuitBreaker !== undefined && { circuitBreaker: options.circuitBreaker }),
-      ...(options.onRequest !== undefined && { onRequest: options.onRequest }),
-      ...(options.version !== undefined && { version: options.version }),
-    });
+    this.http = createUpstreamHttpClient(options, { now: this.now, logger: parent, sleep, ...(options.version !== undefined && { version: options.version }) });
     this.tokens = new VboTokenManager({
       source: options.name,
       http: this.http,
