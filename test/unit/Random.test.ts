@@ -44,6 +44,11 @@ describe('world generator', () => {
     const running = w.restoreSessions.filter((s) => s.endTime === undefined);
     expect(running.length).toBeGreaterThan(0);
     expect(running.every((s) => s.state !== 'Stopped')).toBe(true);
+    // Even a small world has its newest session still running, in both APIs.
+    for (const n of [5, 50, 300]) {
+      expect(generateEmWorld('em-9', { seed: n, sessionsPerServer: n }).restoreSessions.at(-1)!.endTime).toBeUndefined();
+      expect(generateVboWorld('m365-9', { seed: n, sessionsPerServer: n }).restoreSessions.at(-1)!.state).toBe('Working');
+    }
   });
 
   it('places extra (hostile) VM names on the first backup server', () => {

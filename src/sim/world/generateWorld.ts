@@ -57,7 +57,7 @@ export function sqlServerTime(t: number): string {
 }
 
 /** Sorted creation times: spread over the span, some whole seconds, some with ms, a few exact ties. */
-function sessionTimes(random: Random, count: number, now: number, spanDays: number): number[] {
+function sessionTimes(random: Random, count: number, now: number, spanDays: number, recent: Random): number[] {
   const times: number[] = new Array(count);
   const start = now - spanDays * DAY;
   for (let i = 0; i < count; i++) {
@@ -67,6 +67,11 @@ function sessionTimes(random: Random, count: number, now: number, spanDays: numb
   times.sort((a, b) => a - b);
   // Exact ties inside one server: the merge must order them by (source, nativeId).
   for (let i = 1; i < count; i++) if (random.bool(0.02)) times[i] = times[i - 1]!;
+  // Every world has sessions still running: the newest 1% (at least 2) started in the last 3 hours.
+  // A stream of its own, so the rest of the world is the same as without this step.
+  const newest = Math.min(count, Math.max(2, Math.round(count / 100)));
+  const lastHours = Array.from({ length: newest }, () => now - 60_000 - Math.floor(recent.next() * (3 * 3_600_000 - 120_000))).sort((a, b) => a - b);
+  for (let k = 0; k < newest; k++) times[count - newest + k] = Math.max(times[count - newest + k]!, lastHours[k]!);
   return times;
 }
 
@@ -127,7 +132,7 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
   const restoreSessions: EmRestoreSession[] = new Array(count);
 
   const rs = root.fork('sessions');
-  const times = sessionTimes(rs, count, now, spanDays);
+  const times = sessionTimes(rs, count, now, spanDays, root.fork('recent'));
   for (let i = 0; i < count; i++) {
     const t = times[i]!;
     const s = rs.int(0, serverCount - 1);
@@ -178,7 +183,7 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
     }
 
     const flr = rs.bool(0.6);
-    const running = now - t < 3 * 3_600_000 && rs.bool(0.7);
+    const running = now - t < 3 * 3_600_000 && (i === count - 1 || rs.bool(0.7));
     const result = running
       ? 'None'
       : rs.weighted([
@@ -280,7 +285,7 @@ export function generateVboWorld(name: string, options: WorldOptions = {}): VboS
   restorePoints.forEach((p, i) => pointsByOrg[p.organization]!.push(i));
 
   const rs = root.fork('sessions');
-  const times = sessionTimes(rs, count, now, spanDays);
+  const times = sessionTimes(rs, count, now, spanDays, root.fork('recent'));
   const backedUp = organizations.map((o, i) => (o.isBackedUp ? i : -1)).filter((i) => i >= 0);
   const restoreSessions: VboRestoreSession[] = new Array(count);
   for (let i = 0; i < count; i++) {
@@ -293,7 +298,7 @@ export function generateVboWorld(name: string, options: WorldOptions = {}): VboS
       ['Vesp', 15],
       ['Vet', 10],
     ] as const);
-    const running = now - t < 3 * 3_600_000 && rs.bool(0.7);
+    const running = now - t < 3 * 3_600_000 && (i === count - 1 || rs.bool(0.7));
     const points = pointsByOrg[o]!;
     let pointInTime = t - rs.int(3_600_000, 30 * DAY);
     if (points.length) {
