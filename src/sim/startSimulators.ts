@@ -96,7 +96,8 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   const serve = async (sim: EmSimulator | VboSimulator, log: RequestLog, name: string, extraStats: () => Record<string, unknown>) => {
     const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
     const server = new SimServer({ handler: sim, log, faults, ...hostAndTls(options.host, tls), onExpireAll: () => sim.expireAll(), extraStats });
-    return { server, faults, baseUrl: await server.listen() };
+    const baseUrl = await server.listen();
+    return { baseUrl, log, faults, expireAll: () => sim.expireAll(), close: () => server.close() };
   };
 
   try {
@@ -114,21 +115,8 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
         clock,
         ...(options.emSessionTimeoutMs ? { sessionTimeoutMs: options.emSessionTimeoutMs } : {}),
       });
-      const { server, faults, baseUrl } = await serve(sim, log, name, () => ({ activeSessions: sim.activeSessions() }));
-      started.push({
-        kind: 'enterprise-manager',
-        name,
-        url: `${baseUrl}/api`,
-        baseUrl,
-        username,
-        password,
-        log,
-        faults,
-        world,
-        sim,
-        expireAll: () => sim.expireAll(),
-        close: () => server.close(),
-      });
+      const served = await serve(sim, log, name, () => ({ activeSessions: sim.activeSessions() }));
+      started.push({ kind: 'enterprise-manager', name, url: `${served.baseUrl}/api`, username, password, world, sim, ...served });
     }
     for (let i = 1; i <= versions.length; i++) {
       const name = `m365-${i}`;
@@ -147,22 +135,8 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
         ...(options.vboTokenLifetimeSec ? { tokenLifetimeSec: options.vboTokenLifetimeSec } : {}),
         ...(options.world?.quirks ? { quirks: options.world.quirks } : {}),
       });
-      const { server, faults, baseUrl } = await serve(sim, log, name, () => ({ activeTokens: sim.activeTokens() }));
-      started.push({
-        kind: 'microsoft365',
-        name,
-        url: baseUrl,
-        baseUrl,
-        apiVersion,
-        username,
-        password,
-        log,
-        faults,
-        world,
-        sim,
-        expireAll: () => sim.expireAll(),
-        close: () => server.close(),
-      });
+      const served = await serve(sim, log, name, () => ({ activeTokens: sim.activeTokens() }));
+      started.push({ kind: 'microsoft365', name, url: served.baseUrl, apiVersion, username, password, world, sim, ...served });
     }
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.close()));

@@ -26,6 +26,25 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [...tsx, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
+/** Spawns `veeam-graph serve --config FILE ...` and resolves once it logs the URL it listens on. */
+async function startServe(file: string, extra: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [...tsx, 'serve', '--config', file, ...extra], { stdio: 'pipe', env: { ...process.env, ...env } });
+  children.push(child);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.includes('"gateway listening"'));
+      if (line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+  });
+  /** Everything it printed on stdout so far. */
+  const output = () => out;
+  return { child, exited, url, output };
+}
+
 describe('veeam-graph serve', () => {
   it('reports every config problem with key path and file, exits 2 and starts nothing', async () => {
     const file = path.join(await tempDir(), 'broken.yaml');
@@ -65,18 +84,7 @@ describe('veeam-graph serve', () => {
     try {
       const file = path.join(await tempDir(), 'fed.yaml');
       await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
-      const child = spawn(process.execPath, [...tsx, 'serve', '--config', file, '--federation'], { stdio: 'pipe', env: { ...process.env, LOG_LEVEL: 'info' } });
-      children.push(child);
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      let out = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const line = out.split('\n').find((l) => l.includes('"gateway listening"'));
-          if (line) resolve((JSON.parse(line) as { url: string }).url);
-        });
-        void exited.then((code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-      });
+      const { child, exited, url } = await startServe(file, ['--federation'], { LOG_LEVEL: 'info' });
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -97,18 +105,7 @@ describe('veeam-graph serve', () => {
       const file = path.join(await tempDir(), 'x.yaml');
       await writeSimConfig(file, sims, { host: '127.0.0.1', port: 4000 });
       // PORT overrides the config's listen.port (0: a free port, announced in the log).
-      const child = spawn(process.execPath, [...tsx, 'serve', '--config', file], { stdio: 'pipe', env: { ...process.env, PORT: '0', LOG_LEVEL: 'info' } });
-      children.push(child);
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      let out = '';
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const line = out.split('\n').find((l) => l.includes('"gateway listening"'));
-          if (line) resolve((JSON.parse(line) as { url: string }).url);
-        });
-        void exited.then((code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-      });
+      const { child, exited, url, output } = await startServe(file, [], { PORT: '0', LOG_LEVEL: 'info' });
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -123,9 +120,9 @@ describe('veeam-graph serve', () => {
       expect(await exited).toBe(0);
       expect(sims.em.map((em) => em.log.stats().logoffs)).toEqual([1, 1]);
       // The plain-text simulator passwords are warned about, never printed.
-      expect(out).toContain('plain-text secret in the config');
-      for (const s of sims.servers) expect(out).not.toContain(s.password);
-      expect(out).toContain('"gateway stopped"');
+      expect(output()).toContain('plain-text secret in the config');
+      for (const s of sims.servers) expect(output()).not.toContain(s.password);
+      expect(output()).toContain('"gateway stopped"');
     } finally {
       await sims.close();
     }
