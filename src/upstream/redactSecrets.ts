@@ -17,7 +17,7 @@ const MIN_SECRET_LENGTH = 4;
 const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // Authorization headers: `Basic dXNlcjpwYXNz`, `Bearer AQAAANCMnd8...`
   [/\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+/gi, `$1 ${REDACTED}`],
-  // EM session header or cookie, any case (veeam-api.md Part 1 section 2)
+  // EM session header or cookie, any case (docs/veeam-wire.md Part 1 section 2)
   [/(X-RestSvcSessionId["']?\s*[:=]\s*["']?)[^\s"';,&]+/gi, `$1${REDACTED}`],
   // key=value in query strings and form bodies
   [/\b(access_token|refresh_token|password|passwd|pwd|client_secret|assertion|integration_token|sessionid|session_id|token)=([^&\s"']+)/gi, `$1=${REDACTED}`],

@@ -54,7 +54,7 @@ describe('EM simulator vs documented responses', () => {
     expect(child(body, 'CreationTimeUTC').text).toBe(new Date(s.creationTime).toISOString().replace('.000Z', 'Z'));
   });
 
-  it('GET /api/ (no auth) is the EnterpriseManager document of veeam-api.md section 1', async () => {
+  it('GET /api/ (no auth) is the EnterpriseManager document of docs/veeam-wire.md Part 1 section 1', async () => {
     const res = await fetch(`${h.base}/api/`);
     expect(res.status).toBe(200);
     expect(compareXml(parseXml(fixture('enterpriseManager.xml')), await xmlBody(res))).toEqual([]);
@@ -63,7 +63,7 @@ describe('EM simulator vs documented responses', () => {
     expect((await xmlBody(noSlash)).name).toBe('EnterpriseManager');
   });
 
-  it('POST /api/sessionMngr answers the LogonSession of veeam-api.md section 2', async () => {
+  it('POST /api/sessionMngr answers the LogonSession of docs/veeam-wire.md Part 1 section 2', async () => {
     const res = await fetch(`${h.base}/api/sessionMngr/?v=latest`, { method: 'POST', headers: { authorization: basic(USER, PASSWORD) } });
     expect(res.status).toBe(201);
     const body = await xmlBody(res);
@@ -72,7 +72,7 @@ describe('EM simulator vs documented responses', () => {
     expect(compareXml(parseXml(expected), body)).toEqual([]);
   });
 
-  it('errors have the <Error Message StatusCode> shape of the real capture (veeam-api.md section 3)', async () => {
+  it('errors have the <Error Message StatusCode> shape of the real capture (docs/veeam-wire.md Part 1 section 3)', async () => {
     const res = await h.get('/api/restoreSessions/00000000-0000-0000-0000-000000000000');
     expect(res.status).toBe(404);
     const body = await xmlBody(res);
@@ -92,7 +92,7 @@ describe('EM simulator vs documented responses', () => {
     expect(body.attrs.Message).toContain('00000000-0000-0000-0000-000000000000');
   });
 
-  it('QueryResult Refs and PagingInfo look like the sample of veeam-api.md section 5', async () => {
+  it('QueryResult Refs and PagingInfo look like the sample of docs/veeam-wire.md Part 1 section 5', async () => {
     const h2 = await startEm({
       ...docWorld(),
       backupServers: [

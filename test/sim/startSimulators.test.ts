@@ -89,7 +89,7 @@ describe('startSimulators', () => {
         });
         const { access_token: token } = (await res.json()) as { access_token: string };
         const body = await (await fetch(`${vbo.url}/v8/Organizations`, { headers: { authorization: `Bearer ${token}` } })).text();
-        // setId is a fresh id per response by design (veeam-api.md Part 2 section 7).
+        // setId is a fresh id per response by design (docs/veeam-wire.md Part 2 section 7).
         return body.replace(/"setId":"[^"]+"/, '');
       };
       const [pa, pb] = [await emPage(a), await emPage(b)];

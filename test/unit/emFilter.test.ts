@@ -18,7 +18,7 @@ import {
 } from '../../src/upstream/em/emFilter.js';
 
 /**
- * An independent reading of EM's filter grammar (veeam-api.md Part 1 section 5), written without
+ * An independent reading of EM's filter grammar (docs/veeam-wire.md Part 1 section 5), written without
  * looking at the builder: tokenise, then parse with `;` binding tighter than `,`. Returns the tree
  * with values unquoted, so a test can assert that hostile values come back as the same data.
  */

@@ -164,7 +164,7 @@ describe('EmClient logon', () => {
     em.expireAll();
     await client.listRestoreSessions({ pageSize: 3 });
     // The sessions the client holds, read through the API with a logon of our own (the simulator's
-    // token is base64 of the SessionId, veeam-api.md Part 1 section 2).
+    // token is base64 of the SessionId, docs/veeam-wire.md Part 1 section 2).
     const { header } = basicOf(em.username, em.password);
     const logon = await fetch(`${em.url}/sessionMngr/?v=latest`, { method: 'POST', headers: { authorization: header, accept: 'application/json' } });
     const ownToken = logon.headers.get('x-restsvcsessionid')!;

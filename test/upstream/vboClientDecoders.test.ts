@@ -24,7 +24,7 @@ function thrown(fn: () => unknown): VboDecodeError {
   throw new Error('expected a throw');
 }
 
-describe('VB365 tolerant decoders (the client side of veeam-api.md Part 2)', () => {
+describe('VB365 tolerant decoders (the client side of docs/veeam-wire.md Part 2)', () => {
   it('decodes the v1 docs sample item: bare array, pointInTime, absolute links', () => {
     const body = `[{"id":"0800471b-d0e2-422b-9d7c-35d15661c3fb","type":"Vex","pointInTime":"2017-06-26T22:07:39-07:00","creationTime":"2017-06-29T07:42:21.191694Z","endTime":"2017-06-29T08:14:58.3532833Z","state":"Stopped","result":"Success","_links":{"self":{"href":"https://support.east.local:4443/v1/restoresessions/0800471b-d0e2-422b-9d7c-35d15661c3fb"}}}]`;
     const page = decodeVboPage(parseVboJson(body, 'RestoreSessions'), 'RestoreSessions', decodeVboRestoreSession, resolve);

@@ -1,4 +1,4 @@
-/** A request the simulator refuses; EmSimulator renders it as EM's `<Error>` (veeam-api.md section 3). */
+/** A request the simulator refuses; EmSimulator renders it as EM's `<Error>` (docs/veeam-wire.md Part 1 section 3). */
 export class EmHttpError extends Error {
   constructor(
     readonly status: number,

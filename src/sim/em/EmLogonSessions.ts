@@ -28,7 +28,7 @@ export class EmLogonSessions {
 
   /**
    * The token is base64 of the SessionId text: the docs' recurring token decodes to a GUID and [JDC]
-   * builds it that way successfully (veeam-api.md section 2; the real algorithm is UNCONFIRMED).
+   * builds it that way successfully (docs/veeam-wire.md Part 1 section 2; the real algorithm is UNCONFIRMED).
    */
   create(userName: string): EmLogonSession {
     const sessionId = this.random.guid();

@@ -41,7 +41,7 @@ const PARAM_NAMES: Record<string, keyof QueryParams> = {
 };
 
 /**
- * The query service `GET /api/query` ([D:query_service], veeam-api.md section 5): filter, sort, page.
+ * The query service `GET /api/query` ([D:query_service], docs/veeam-wire.md Part 1 section 5): filter, sort, page.
  * Each request scans the records once (filtering 100k records is a few ms) and renders only the page.
  * Sorted orders are cached per (type, field) and rebuilt when the record list changes, because sorting
  * 100k records per request would dominate the benchmark; nothing rendered is cached.
@@ -123,7 +123,7 @@ export class EmQueryService {
       const n = records.length;
       for (let j = 0; j < n; j++) {
         // Without a sort, the world's own order (creation time for sessions). Real EM's default order
-        // is UNCONFIRMED ("completely random in terms of timestamp", veeam-api.md section 5).
+        // is UNCONFIRMED ("completely random in terms of timestamp", docs/veeam-wire.md Part 1 section 5).
         const i = order ? order[descending ? n - 1 - j : j]! : j;
         const r = records[i];
         if (predicate && !predicate(r)) continue;
@@ -216,7 +216,7 @@ function encodeParam(text: string): string {
 }
 
 /**
- * `PagingInfo` with First/Previous/Next/Last links ([D:pagesize_and_page], veeam-api.md section 5). The hrefs
+ * `PagingInfo` with First/Previous/Next/Last links ([D:pagesize_and_page], docs/veeam-wire.md Part 1 section 5). The hrefs
  * repeat the request's own parameters (names as sent) and always end with pageSize and page; the XML
  * writer escapes `&` to `&amp;`. `Previous` appears only after page 1 and `Next` only when more pages
  * follow; the rel name `Previous` is UNCONFIRMED (never seen in a capture).

@@ -55,7 +55,7 @@ const RESOURCE_BY_PATH = new Map(RESOURCES.map((r) => [r.path.toLowerCase(), r])
 
 /**
  * A faithful Veeam Backup Enterprise Manager REST API (`/api`, XML by default, JSON on request) over an
- * EmServerWorld. Wire details and their sources: ../shared/veeam-api.md Part 1.
+ * EmServerWorld. Wire details and their sources: docs/veeam-wire.md Part 1.
  *
  * Path segments match case-insensitively (EM runs on Windows/WCF where they do; the documented form is
  * camelCase), and a trailing slash is ignored (`/api/sessionMngr/?v=latest` is the documented form).
@@ -115,7 +115,7 @@ export class EmSimulator implements SimHandler {
   }
 
   /**
-   * EM's `<Error Message=".." StatusCode=".."/>` or its JSON twin (veeam-api.md section 3). Messages for 401,
+   * EM's `<Error Message=".." StatusCode=".."/>` or its JSON twin (docs/veeam-wire.md Part 1 section 3). Messages for 401,
    * 404 and 400 are UNCONFIRMED; ours say what went wrong.
    */
   errorResponse(req: SimRequest, status: number, message: string): SimResponse {
@@ -294,7 +294,7 @@ export class EmSimulator implements SimHandler {
   // ---------------------------------------------------------------- auth
 
   /**
-   * Logon ([D:post_sessionmngr][D:logging_on], veeam-api.md section 2). The user name compares
+   * Logon ([D:post_sessionmngr][D:logging_on], docs/veeam-wire.md Part 1 section 2). The user name compares
    * case-insensitively (Windows account names do), the password exactly. The version is checked before
    * the credentials; the order is UNCONFIRMED. A logon without `?v=` gets the latest version (UNCONFIRMED).
    */
@@ -343,13 +343,13 @@ export class EmSimulator implements SimHandler {
 
   private ok(req: SimRequest, node: EmNode, status = 200): SimResponse {
     if (wantsJson(req)) {
-      // JSON bodies start with a UTF-8 BOM: [JDC] strips `\xef\xbb\xbf` from every response (veeam-api.md section 4).
+      // JSON bodies start with a UTF-8 BOM: [JDC] strips `\xef\xbb\xbf` from every response (docs/veeam-wire.md Part 1 section 4).
       return { status, headers: { 'content-type': JSON_TYPE }, body: `\uFEFF${renderJson(node)}` };
     }
     return { status, headers: { 'content-type': XML_TYPE }, body: renderXml(node) };
   }
 
-  /** `GET /api/` ([D:http_authentication], veeam-api.md section 1). */
+  /** `GET /api/` ([D:http_authentication], docs/veeam-wire.md Part 1 section 1). */
   private enterpriseManager(): EmNode {
     return {
       name: 'EnterpriseManager',
@@ -404,7 +404,7 @@ export class EmSimulator implements SimHandler {
   /**
    * `GET /api/querySvc` ([D:get_querysvc]): `<QuerySvc Type="QueryService" Href>` with links to queries.
    * The docs' sample body is cut after the root; the link list is ours (UNCONFIRMED), modelled on the
-   * preconfigured query quoted in veeam-api.md section 5.
+   * preconfigured query quoted in docs/veeam-wire.md Part 1 section 5.
    */
   private querySvc(): EmNode {
     const items = RESOURCES.map((r) => link('Down', `${this.api}/query?type=${r.queryType}&format=Entities&pageSize=100&page=1`, 'QueryResult', r.queryType));

@@ -1,16 +1,16 @@
 import type { FilterNode, FilterOp } from './parseFilter.js';
 
 /**
- * How a query-service field compares ([D:query_comparison], veeam-api.md section 5):
+ * How a query-service field compares ([D:query_comparison], docs/veeam-wire.md Part 1 section 5):
  * - `string`: exact match, case-insensitive: EM runs filters in SQL Server, whose default collation
  *   (`*_CI_AS`) ignores case. Ordering compares the lower-cased text by code unit (collation order UNCONFIRMED).
  * - `uid`: the record holds a bare GUID; a filter value may be the URN `urn:veeam:<Type>:<guid>` or the bare
- *   GUID (the docs show both forms, veeam-api.md section 5 "Batch by UID"; which one EM accepts is
+ *   GUID (the docs show both forms, docs/veeam-wire.md Part 1 section 5 "Batch by UID"; which one EM accepts is
  *   UNCONFIRMED, so both work). A URN of another type never matches.
  * - `date`: ISO-8601 UTC, compared as instants ("accepts only UTC-formatted DateTime values").
  * - `number`, `enum`: enums compare by declaration order ("Failed value is greater than the Success value").
  * A record without a value (EndTime of a running session) matches no comparison at all, `!=` included,
- * like SQL NULL (UNCONFIRMED: EM might store the .NET/SQL minimum date instead, veeam-api.md section 4).
+ * like SQL NULL (UNCONFIRMED: EM might store the .NET/SQL minimum date instead, docs/veeam-wire.md Part 1 section 4).
  */
 export type FieldKind = 'string' | 'uid' | 'date' | 'number' | 'enum';
 

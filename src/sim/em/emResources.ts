@@ -76,7 +76,7 @@ const POINT_TYPES = ['Full', 'Increment', 'ReverseIncrement'] as const;
 
 /**
  * RestoreSession ([D:restoresessions_id], ../shared/veeam-docs/002 and 004). Entity element order per the
- * XSD (veeam-api.md section 6): `Links, JobType, CreationTimeUTC, EndTimeUTC?, State, Result, Progress,
+ * XSD (docs/veeam-wire.md Part 1 section 6): `Links, JobType, CreationTimeUTC, EndTimeUTC?, State, Result, Progress,
  * RestoredObjRef?`, attribute `VmDisplayName`. EndTimeUTC is omitted while the session runs (UNCONFIRMED).
  */
 export const restoreSessionKind: EmResourceKind<EmRestoreSession> = {
@@ -130,7 +130,7 @@ export const restoreSessionKind: EmResourceKind<EmRestoreSession> = {
 };
 
 /**
- * BackupServer ([D:backupservers_id], veeam-api.md section 6): entity body `Description, Port, Version`.
+ * BackupServer ([D:backupservers_id], docs/veeam-wire.md Part 1 section 6): entity body `Description, Port, Version`.
  * The reference form's links follow the QueryResult sample of [D:pagesize_and_page] (Down jobs, Alternate).
  */
 export const backupServerKind: EmResourceKind<EmBackupServer> = {
@@ -143,7 +143,7 @@ export const backupServerKind: EmResourceKind<EmBackupServer> = {
     { name: 'UID', kind: 'uid', uidType: 'BackupServer', get: (r) => r.id },
     { name: 'Name', kind: 'string', get: (r) => r.name },
     { name: 'Description', kind: 'string', get: (r) => r.description },
-    // The server is added by DNS name or IP and EM shows that as its Name (veeam-api.md section 6).
+    // The server is added by DNS name or IP and EM shows that as its Name (docs/veeam-wire.md Part 1 section 6).
     { name: 'IpOrDnsName', kind: 'string', get: (r) => r.name },
     { name: 'Port', kind: 'number', get: (r) => r.port },
     { name: 'Version', kind: 'string', get: (r) => r.version },
@@ -203,7 +203,7 @@ function vmPointUps(ctx: EmContext, r: EmVmRestorePoint): EmNode[] {
 }
 
 /**
- * VmRestorePoint ([D:vmrestorepoints_id], veeam-api.md section 6). XSD order `CreationTimeUTC, VmName,
+ * VmRestorePoint ([D:vmrestorepoints_id], docs/veeam-wire.md Part 1 section 6). XSD order `CreationTimeUTC, VmName,
  * Algorithm, PointType, HierarchyObjRef` plus attribute `VmDisplayName` ([GO VmRestorePointEntityType]);
  * the docs' sample omits VmName and VmDisplayName, the schema (and [CS]) have them.
  */

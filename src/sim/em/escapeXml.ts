@@ -4,7 +4,7 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
 
 /**
  * The one escape function of the EM simulator, for attribute values and text alike. EM escapes
- * `& < > "` (veeam-api.md section 4, [D:special_symbols]); PagingInfo hrefs therefore carry `&amp;`.
+ * `& < > "` (docs/veeam-wire.md Part 1 section 4, [D:special_symbols]); PagingInfo hrefs therefore carry `&amp;`.
  */
 export function escapeXml(text: string): string {
   return NEEDS_ESCAPE.test(text) ? text.replace(ESCAPE_ALL, (c) => ENTITIES[c]!) : text;

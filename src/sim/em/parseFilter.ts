@@ -23,7 +23,7 @@ const FIELD_CHAR = /[A-Za-z0-9_.]/;
 /**
  * Parses the `filter` query parameter (already percent-decoded, so `+` has become a space).
  *
- * Grammar ([D:filter][D:query_comparison][D:query_and_or][D:query_grouping], veeam-api.md section 5):
+ * Grammar ([D:filter][D:query_comparison][D:query_and_or][D:query_grouping], docs/veeam-wire.md Part 1 section 5):
  * ```
  * or         := and ("," and)*
  * and        := term (";" term)*
@@ -31,7 +31,7 @@ const FIELD_CHAR = /[A-Za-z0-9_.]/;
  * comparison := field op value          op: == != <= >= < >
  * value      := '"' ( any char but '"' | '""' )* '"'  |  bare characters up to ; , ) or the end
  * ```
- * Choices the docs leave open (UNCONFIRMED, veeam-api.md "UNCONFIRMED summary"):
+ * Choices the docs leave open (UNCONFIRMED, docs/veeam-wire.md "UNCONFIRMED summary"):
  * - `;` (AND) binds tighter than `,` (OR), as in SQL, which EM translates filters into; the docs only
  *   show both mixed inside parentheses.
  * - A quoted value protects `; , ( ) ==` and spaces; a doubled `""` stands for one `"` ([D:optional_query_parameters]).

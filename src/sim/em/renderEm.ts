@@ -1,11 +1,11 @@
 import { escapeXml } from './escapeXml.js';
 
-/** The EM XML namespace and the two schema namespaces real servers also declare (veeam-api.md section 4). */
+/** The EM XML namespace and the two schema namespaces real servers also declare (docs/veeam-wire.md Part 1 section 4). */
 export const EM_NAMESPACE = 'http://www.veeam.com/ent/v1.0';
 const ROOT_NAMESPACES = ` xmlns="${EM_NAMESPACE}" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"`;
 const PROLOG = '<?xml version="1.0" encoding="utf-8"?>\n';
 
-/** An attribute value; `undefined` means absent: omitted in XML, `null` in JSON ("nulls printed", veeam-api.md section 4). */
+/** An attribute value; `undefined` means absent: omitted in XML, `null` in JSON ("nulls printed", docs/veeam-wire.md Part 1 section 4). */
 export type EmAttrValue = string | number | undefined;
 
 /**
@@ -26,7 +26,7 @@ export interface EmNode {
    * How the children appear in JSON. `'array'`: the element itself is a bare array (`"Links":[…]`).
    * A property name: the element is an object holding that array, which gives EM's doubled plural
    * (`"RestoreSessions":{"RestoreSessions":[…]}`) and the root list form (`{"Refs":[…]}`)
-   * (veeam-api.md sections 4 and 5).
+   * (docs/veeam-wire.md Part 1 sections 4 and 5).
    */
   list?: 'array' | string;
 }
@@ -68,7 +68,7 @@ function writeXml(node: EmNode, out: string[], indent: string, isRoot: boolean):
   if (isRoot) open += ROOT_NAMESPACES;
   if (node.value !== undefined) {
     const text = String(node.value);
-    // .NET's serializer writes an empty string element as `<Description />` (BackupServer sample, veeam-api.md section 6).
+    // .NET's serializer writes an empty string element as `<Description />` (BackupServer sample, docs/veeam-wire.md Part 1 section 6).
     out.push(text === '' ? `${open} />\n` : `${open}>${escapeXml(text)}</${node.name}>\n`);
     return;
   }

@@ -1,13 +1,13 @@
 import { VboHttpError } from './VboHttpError.js';
 import { parseNetDate } from './formatNetDate.js';
 
-/** Paging bounds shared by every VB365 page endpoint (veeam-api.md part 2 section 7). */
+/** Paging bounds shared by every VB365 page endpoint (docs/veeam-wire.md Part 2 section 7). */
 export const DEFAULT_LIMIT = 30;
 export const MAX_LIMIT = 10_000;
 
 /**
  * The query string of one request. Parameter names match case-insensitively, as ASP.NET model
- * binding does (bulenttolu/VBM365 sends `?starttimeFrom=`, veeam-api.md part 2 section 4); when a
+ * binding does (bulenttolu/VBM365 sends `?starttimeFrom=`, docs/veeam-wire.md Part 2 section 4); when a
  * name repeats, the first value wins. Bad values throw a 400 `VboHttpError`.
  */
 export class VboQuery {

@@ -12,7 +12,7 @@ export type Json = Record<string, unknown>;
 
 /**
  * Renders world records as one API version prints them. Field sets, names and oddities per version
- * are from veeam-api.md part 2 (sections 4-6); each choice the sources leave open says so.
+ * are from docs/veeam-wire.md Part 2 (sections 4-6); each choice the sources leave open says so.
  */
 export class VboRenderer {
   readonly n: number;
@@ -298,7 +298,7 @@ function v2Region(region: VboRegion): string {
 
 /**
  * `exchangeOnlineSettings` / `sharePointOnlineSettings`: the spec has a settings object here; its
- * full field list is not in veeam-api.md, so this is a plausible subset (UNCONFIRMED).
+ * full field list is not in docs/veeam-wire.md, so this is a plausible subset (UNCONFIRMED).
  */
 function onlineSettings(org: VboOrganization): Json {
   return {

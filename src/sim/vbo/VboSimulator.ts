@@ -37,7 +37,7 @@ export interface VboSimulatorOptions {
   /**
    * Text form of the token response's `.issued` / `.expires`: `rfc1123` (OWIN's default,
    * `Sat, 16 Nov 2024 08:19:08 GMT`; the default here) or `iso` (what the spec's `date-time` type
-   * suggests). The real form is UNCONFIRMED (veeam-api.md part 2 section 2).
+   * suggests). The real form is UNCONFIRMED (docs/veeam-wire.md Part 2 section 2).
    */
   tokenDateFormat?: 'rfc1123' | 'iso';
   /**
@@ -69,7 +69,7 @@ const DAY_SEC = 86_400;
 /**
  * A faithful VB365 REST API server for one API version (v1..v8): token endpoint, restore
  * sessions with events and organization, organizations, restore points, service instance. Wire
- * facts come from ../shared/veeam-api.md part 2; every choice where it says UNCONFIRMED is marked
+ * facts come from docs/veeam-wire.md Part 2; every choice where it says UNCONFIRMED is marked
  * so here and in the renderer.
  */
 export class VboSimulator implements SimHandler {

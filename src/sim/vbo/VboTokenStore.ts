@@ -24,7 +24,7 @@ export interface IssuedTokens {
 
 /**
  * Access and refresh tokens of one VB365 server. Tokens are opaque: the v1 docs sample
- * (`AQAAANCMnd8BFdERjHoAwE_Cl-sBAAAA…`) is a base64url DPAPI blob, not a JWT (veeam-api.md part 2
+ * (`AQAAANCMnd8BFdERjHoAwE_Cl-sBAAAA…`) is a base64url DPAPI blob, not a JWT (docs/veeam-wire.md Part 2
  * section 2), so a token here is that header plus random bytes from `crypto`: unguessable, and
  * different on every run, which is fine because nothing may depend on token text.
  * Expiry is absolute (issued + lifetime) and read from the injected clock only.

@@ -151,7 +151,7 @@ export interface VboServerWorld {
 
 /** Real-world deviations from the docs that a simulator can be asked to reproduce. */
 export interface WorldQuirks {
-  /** Send `null` for optional-looking "required" VB365 fields (name, details, initiatedBy...). veeam-api.md part 2 section 8. */
+  /** Send `null` for optional-looking "required" VB365 fields (name, details, initiatedBy...). docs/veeam-wire.md Part 2 section 8. */
   nullRequiredFields?: boolean;
   /** Teams (`Vet`) restore sessions have an empty name (jorgedlcruz grafana issue #10). */
   emptyTeamsNames?: boolean;

@@ -5,7 +5,7 @@ import { stripBom } from './decodeEmXml.js';
  * Parse an EM JSON body (`Accept: application/json`) into a plain object tree for the shared mappers
  * in `emDecoders.ts`. EM JSON uses the XML names with attributes as properties, prints nulls
  * (`"Links": null`), doubles collection plurals (`Entities.RestoreSessions.RestoreSessions[]`) and
- * apparently starts with a UTF-8 BOM (veeam-api.md Part 1 sections 4 and 5); the mappers handle the
+ * apparently starts with a UTF-8 BOM (docs/veeam-wire.md Part 1 sections 4 and 5); the mappers handle the
  * shapes, this function only gets a JSON object out of the bytes.
  *
  * @param body response body, text or UTF-8 bytes; a leading BOM is stripped

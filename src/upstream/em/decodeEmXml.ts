@@ -8,7 +8,7 @@ import { EmDecodeError } from './EmDecodeError.js';
  *
  * - Namespace prefixes are stripped from every element and attribute name (`ns:QueryResult` ->
  *   `QueryResult`, `xsi:nil` -> `nil`), so a server that switched from the default namespace EM
- *   uses (`xmlns="http://www.veeam.com/ent/v1.0"`, veeam-api.md Part 1 section 4) to a prefixed one
+ *   uses (`xmlns="http://www.veeam.com/ent/v1.0"`, docs/veeam-wire.md Part 1 section 4) to a prefixed one
  *   would decode the same. Done by {@link localName} in `transformTagName`/`transformAttributeName`
  *   rather than fast-xml-parser's `removeNSPrefix`, which splits every attribute name into an array
  *   twice and cost ~25% of parse time (bench/decode.ts). Namespace declarations (`xmlns`,

@@ -31,21 +31,21 @@ import type {
  *
  * Tolerated everywhere: missing or empty optional elements, unknown extra elements and
  * attributes, any attribute order, unknown enum values (kept as strings), `Previous` or `Prev`
- * paging links (normalised to `Previous`; veeam-api.md Part 1 section 5, rel name UNCONFIRMED).
+ * paging links (normalised to `Previous`; docs/veeam-wire.md Part 1 section 5, rel name UNCONFIRMED).
  * Rejected with {@link EmDecodeError}: wrong root element, missing identity or required field,
  * unreadable date or integer.
  */
 
 type Node = Record<string, unknown>;
 
-/** Plural container of each entity kind inside `QueryResult/Entities` (veeam-api.md Part 1 section 5). */
+/** Plural container of each entity kind inside `QueryResult/Entities` (docs/veeam-wire.md Part 1 section 5). */
 const PLURAL: Readonly<Record<EmEntityKind, string>> = {
   RestoreSession: 'RestoreSessions',
   BackupServer: 'BackupServers',
   VmRestorePoint: 'VmRestorePoints',
 };
 
-/** EM's "never" value, the .NET/SQL minimum date (veeam-api.md Part 1 section 4, [BY3]). */
+/** EM's "never" value, the .NET/SQL minimum date (docs/veeam-wire.md Part 1 section 4, [BY3]). */
 const NEVER_PREFIX = '1753-01-01T00:00:00';
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 /** `\/Date(1413698358000)\/`: the WCF JSON date form. EM JSON dates are UNCONFIRMED; accept both. */
@@ -116,7 +116,7 @@ function requiredInteger(n: Node, field: string, doc: string, at: string): numbe
 
 /**
  * An ISO-8601 date as sent, or absent for empty and the 1753 "never" value. EM dates are UTC with
- * `Z` and a variable fraction (veeam-api.md Part 1 section 4); a value without a zone designator
+ * `Z` and a variable fraction (docs/veeam-wire.md Part 1 section 4); a value without a zone designator
  * comes from a `...UTC` element and gets `Z`.
  */
 function date(n: Node, field: string, doc: string, at: string): string | undefined {
@@ -174,7 +174,7 @@ function decodeLinks(n: Node, doc: string, at: string): EmLink[] {
 }
 
 /**
- * Bare GUID of an entity from its UID `urn:veeam:<Type>:<guid>` (veeam-api.md Part 1 section 7;
+ * Bare GUID of an entity from its UID `urn:veeam:<Type>:<guid>` (docs/veeam-wire.md Part 1 section 7;
  * clients split on `:` and take index 3). A bare GUID UID is accepted as is.
  */
 function idFromUid(uid: string, doc: string, at: string): string {
@@ -289,7 +289,7 @@ function assertJsonType(n: Node, format: EmFormat, expected: string): void {
 
 /**
  * Decode a query-service page (`GET /api/query?type=<kind>&format=Entities|References`,
- * veeam-api.md Part 1 section 5).
+ * docs/veeam-wire.md Part 1 section 5).
  *
  * @param kind entity kind asked for in `type=`; selects `Entities/<Kind>s`
  * @param body response body
@@ -329,7 +329,7 @@ export function decodeQueryResult<K extends EmEntityKind>(kind: K, body: string 
 
 /**
  * Decode a reference collection (`GET /api/backupServers`: `<EntityReferences><Ref>`, JSON
- * `{"Refs": [...]}`; veeam-api.md Part 1 section 4).
+ * `{"Refs": [...]}`; docs/veeam-wire.md Part 1 section 4).
  *
  * @param body response body
  * @param format representation of the body
@@ -384,7 +384,7 @@ export function decodeVmRestorePoint(body: string | Buffer, format: EmFormat): E
 }
 
 /**
- * Decode the logon answer (`POST /api/sessionMngr/?v=latest` -> 201 `LogonSession`; veeam-api.md
+ * Decode the logon answer (`POST /api/sessionMngr/?v=latest` -> 201 `LogonSession`; docs/veeam-wire.md
  * Part 1 section 2). The `X-RestSvcSessionId` token is a response header, not part of this body.
  *
  * @param body response body
@@ -400,7 +400,7 @@ export function decodeLogonSession(body: string | Buffer, format: EmFormat): EmL
 
 /**
  * Decode the API root (`GET /api/` -> 200 `<EnterpriseManager>` with `Links` and
- * `SupportedVersions/SupportedVersion[@Name]`, veeam-api.md Part 1 section 1). It needs no logon, so
+ * `SupportedVersions/SupportedVersion[@Name]`, docs/veeam-wire.md Part 1 section 1). It needs no logon, so
  * a `check` command can read the versions a server speaks.
  *
  * @param body response body
@@ -422,7 +422,7 @@ export function decodeEnterpriseManager(body: string | Buffer, format: EmFormat)
 
 /**
  * Decode an EM error body (`<Error Message=".." StatusCode="..">` or JSON
- * `{"Message":..,"StatusCode":..}`; veeam-api.md Part 1 section 3). Falls back to
+ * `{"Message":..,"StatusCode":..}`; docs/veeam-wire.md Part 1 section 3). Falls back to
  * `FirstChanceExceptionMessage` when `Message` is empty.
  *
  * @param body response body

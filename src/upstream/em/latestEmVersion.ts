@@ -15,7 +15,7 @@ function compareVersions(a: string, b: string): number {
 
 /**
  * The highest of EM's advertised API versions, by number (`v1_10` above `v1_9`, `v1_1` above `v1`):
- * what a logon with `?v=latest` gets (veeam-api.md Part 1 section 1).
+ * what a logon with `?v=latest` gets (docs/veeam-wire.md Part 1 section 1).
  *
  * @param names `SupportedVersion` names from `GET /api/`
  * @returns the newest, or undefined for an empty list

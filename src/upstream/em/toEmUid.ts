@@ -4,7 +4,7 @@ const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 
 /**
  * Canonical UID of an EM entity: `urn:veeam:<Kind>:<guid>` with the GUID in lower case
- * (veeam-api.md Part 1 section 7: UID = `urn:veeam:<Type>:<guid>`, URL paths use the bare GUID).
+ * (docs/veeam-wire.md Part 1 section 7: UID = `urn:veeam:<Type>:<guid>`, URL paths use the bare GUID).
  * Accepts the URN (any case of `urn:veeam:` and of the type, which EM treats case-insensitively)
  * or the bare GUID. A URN of another entity type, or anything that is not a GUID, is rejected.
  *

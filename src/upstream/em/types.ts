@@ -1,6 +1,6 @@
 /**
  * Wire values of the Enterprise Manager REST API, identical whichever representation (XML or JSON)
- * they were decoded from (veeam-api.md Part 1 sections 4-6). Field names are camelCase versions of
+ * they were decoded from (docs/veeam-wire.md Part 1 sections 4-6). Field names are camelCase versions of
  * Veeam's; ids and names are strings exactly as sent; enum values are kept as strings, known or not.
  * Optional fields are absent (never `null`) when EM omits them, sends them empty, or sends the
  * `1753-01-01T00:00:00Z` "never" date.
@@ -120,7 +120,7 @@ export interface EmEntityKinds {
 
 export type EmEntityKind = keyof EmEntityKinds;
 
-/** One `<SupportedVersion Name="v1_7">` of the API root (`GET /api/`, veeam-api.md Part 1 section 1). */
+/** One `<SupportedVersion Name="v1_7">` of the API root (`GET /api/`, docs/veeam-wire.md Part 1 section 1). */
 export interface EmSupportedVersion {
   /** `v1_5`, `v1_6`, `v1_7`... */
   name: string;

@@ -89,7 +89,7 @@ const DEFAULTS: Required<VboTokenPolicy> = {
 };
 
 /**
- * The bearer token of one VB365 server (veeam-api.md Part 2 section 2):
+ * The bearer token of one VB365 server (docs/veeam-wire.md Part 2 section 2):
  * - `POST /{v}/token` with a form body (every version accepts it; v6+ would also take JSON), a
  *   password grant first, then `grant_type=refresh_token` proactively before expiry, judged by the
  *   injected clock; a failed refresh falls back to a password grant;

@@ -2,7 +2,7 @@ import type { VboApiVersion } from './types.js';
 
 /**
  * The configured API version does not have the operation (e.g. `/RestorePoints` before v6,
- * `/ServiceInstance` before v6; veeam-api.md Part 2 section 6). Thrown before any request is made.
+ * `/ServiceInstance` before v6; docs/veeam-wire.md Part 2 section 6). Thrown before any request is made.
  * Not an `UpstreamError`: nothing upstream failed, the caller asked for something this server's
  * API cannot do. Callers should consult `VboClient.capabilities` first.
  */

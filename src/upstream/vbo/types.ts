@@ -1,6 +1,6 @@
 /**
  * Wire values of the Veeam Backup for Microsoft 365 (VB365) REST API v1..v8, as the client hands
- * them to its callers (veeam-api.md Part 2 sections 4-6). One set of types for every API version:
+ * them to its callers (docs/veeam-wire.md Part 2 sections 4-6). One set of types for every API version:
  * fields a version does not send are absent. Conventions:
  * - ids, names and times are strings exactly as sent (times keep their 0-7 fraction digits and
  *   their zone: `Z` for sessions, a server-local offset for events and v1 `pointInTime`);
@@ -11,7 +11,7 @@
  *   until v5, root-relative from v6, part 2 section 7).
  */
 
-/** The VB365 REST API versions, one per product generation (veeam-api.md Part 2 section 1). */
+/** The VB365 REST API versions, one per product generation (docs/veeam-wire.md Part 2 section 1). */
 export type VboApiVersion = 'v1' | 'v2' | 'v3' | 'v4' | 'v5' | 'v6' | 'v7' | 'v8';
 
 /** Every supported API version, oldest first. */

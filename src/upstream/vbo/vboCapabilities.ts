@@ -1,7 +1,7 @@
 import type { VboApiVersion } from './types.js';
 
 /**
- * What one VB365 API version can do, from the version tables of veeam-api.md Part 2 sections 2-7.
+ * What one VB365 API version can do, from the version tables of docs/veeam-wire.md Part 2 sections 2-7.
  * The client chooses paths, parameters and expected shapes from this; the graph layer reads it to
  * know what it must finish itself (filtering, ordering) for a given server.
  */

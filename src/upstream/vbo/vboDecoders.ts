@@ -12,7 +12,7 @@ import type {
 } from './types.js';
 
 /**
- * Tolerant decoding of VB365 JSON (veeam-api.md Part 2). Real servers send `null` for properties
+ * Tolerant decoding of VB365 JSON (docs/veeam-wire.md Part 2). Real servers send `null` for properties
  * the spec calls required and enum values the spec does not list (Part 2 section 8, Cenvora
  * `sdk_patches.py`), spell `isBackedup`/`firstBackuptime` with odd casing and send v1 booleans as
  * strings (section 5), and answer lists as a bare array or a page object depending on endpoint and

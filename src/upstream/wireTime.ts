@@ -1,0 +1,31 @@
+/**
+ * Wire times to epoch milliseconds. EM sends 0-7 fraction digits with `Z`, VB365 7 digits with `Z`
+ * (sessions) or a local offset (events); the gateway keeps milliseconds and drops the rest (floor),
+ * the precision of sort keys and cursors (sortKey.ts).
+ */
+const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** Epoch ms (floor) of a wire time; NaN when it is not ISO 8601. A time without zone is read as UTC. */
+export function wireTimeMs(text: string): number {
+  const m = ISO.exec(text.trim());
+  if (!m) return Number.NaN;
+  const ms = (m[2] ?? '').padEnd(3, '0').slice(0, 3);
+  const zone = m[3] === undefined || m[3].toUpperCase() === 'Z' ? 'Z' : m[3].length === 5 ? `${m[3].slice(0, 3)}:${m[3].slice(3)}` : m[3];
+  return Date.parse(`${m[1]}.${ms}${zone}`);
+}
+
+/** The DateTime scalar's output: ISO 8601 UTC with milliseconds, or null for an unreadable time. */
+export function toDateTime(text: string | undefined | null): string | null {
+  if (text === undefined || text === null || text === '') return null;
+  const ms = wireTimeMs(text);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/**
+ * An inclusive upper bound for APIs that compare `<=` with sub-millisecond precision (VB365
+ * `startTimeTo`/`to`, docs/veeam-wire.md Part 2 section 4): the exclusive bound `toMs` minus one tick of
+ * 100 ns, as 7 fraction digits, so sessions at `toMs - 1` ms with any sub-ms digits are included.
+ */
+export function inclusiveUpperBound(toMs: number): string {
+  return new Date(toMs - 1).toISOString().replace(/Z$/, '9999Z');
+}
