@@ -18,7 +18,12 @@ const httpUrl = z.string().refine((v) => {
 
 const ms = (label: string) => z.number().int(`${label}: expected whole milliseconds`).positive(`${label}: expected a positive number of milliseconds`);
 
-/** Per-phase timeouts in ms. Defaults: connect 5000, response (first byte) 15000, total 30000. */
+/*
+ * The HTTP keys below (timeouts, retry, concurrency, circuitBreaker) are the HTTP layer's own names
+ * (`HttpSettings`); their defaults live once, in `HTTP_DEFAULTS` (src/upstream/http/httpDefaults.ts).
+ */
+
+/** Per-phase timeouts in ms. Defaults: connectMs 5000, responseMs (first byte) 15000, totalMs 30000. */
 export const timeoutsSchema = z.strictObject({
   connectMs: ms('connectMs').optional(),
   responseMs: ms('responseMs').optional(),
@@ -64,11 +69,12 @@ const common = {
 export const emServerSchema = z.strictObject({
   ...common,
   kind: z.literal('enterprise-manager'),
-  /** EM speaks XML everywhere; JSON only for servers known to do it right (veeam-api.md part 1 section 4). */
+  /** EM speaks XML everywhere; JSON only for servers known to do it right (docs/veeam-wire.md Part 1 section 4). */
   format: z.enum(['xml', 'json']).optional(),
   /**
-   * Longest query-service URL for batched lookups, in characters (default 8000). EM's own limit is
-   * undocumented; lower it behind a front end with a smaller one (IIS `maxQueryString` 2048).
+   * Longest query-service URL for batched lookups, in characters (default 8000,
+   * `DEFAULT_MAX_URL_LENGTH`). EM's own limit is undocumented; lower it behind a front end with a
+   * smaller one (IIS `maxQueryString` 2048).
    */
   maxUrlLength: z.number().int().min(500).max(65536).optional(),
 });

@@ -2,16 +2,16 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { HTTP_DEFAULTS, type HttpSettings } from '../upstream/http/httpDefaults.js';
 import { configSchema } from './configSchema.js';
 import type { RawConfig, Secret } from './configSchema.js';
 
-/** Effective per-server HTTP settings after defaults and overrides. */
-export interface ServerHttpSettings {
-  timeouts: { connectMs: number; responseMs: number; totalMs: number };
-  retry: { limit: number; baseDelayMs: number; maxRetryAfterMs: number; budgetRatio: number };
-  concurrency: { maxSockets: number };
-  circuitBreaker: { failureThreshold: number; cooldownMs: number; maxCooldownMs: number };
-}
+/**
+ * Effective per-server HTTP settings after defaults and overrides: the HTTP layer's own type, so a
+ * server's settings go to its client as they are. `retry.maxDelayMs` and `retry.budgetCapacity`
+ * are no config keys; they always hold their defaults.
+ */
+export type ServerHttpSettings = HttpSettings;
 
 interface ServerCommon extends ServerHttpSettings {
   name: string;
@@ -25,7 +25,7 @@ interface ServerCommon extends ServerHttpSettings {
 export interface EmServerConfig extends ServerCommon {
   kind: 'enterprise-manager';
   format: 'xml' | 'json';
-  /** Longest query-service URL for batched lookups, in characters; the client's default (8000) when absent. */
+  /** Longest query-service URL for batched lookups, in characters; the client's default (`DEFAULT_MAX_URL_LENGTH`, 8000) when absent. */
   maxUrlLength?: number;
 }
 
@@ -53,12 +53,8 @@ export interface GatewayConfig {
   redacted(): unknown;
 }
 
-export const DEFAULT_HTTP: ServerHttpSettings = {
-  timeouts: { connectMs: 5_000, responseMs: 15_000, totalMs: 30_000 },
-  retry: { limit: 2, baseDelayMs: 200, maxRetryAfterMs: 10_000, budgetRatio: 0.2 },
-  concurrency: { maxSockets: 8 },
-  circuitBreaker: { failureThreshold: 5, cooldownMs: 30_000, maxCooldownMs: 300_000 },
-};
+/** The HTTP defaults of every server: the HTTP layer's `HTTP_DEFAULTS` itself (frozen), not a copy. */
+export const DEFAULT_HTTP = HTTP_DEFAULTS;
 
 export const DEFAULT_LIMITS = { defaultPageSize: 50, maxPageSize: 1000, maxDepth: 12, maxCost: 50_000 };
 

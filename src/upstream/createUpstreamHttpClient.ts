@@ -4,7 +4,8 @@ import type { UpstreamClientOptions } from './UpstreamClientOptions.js';
 
 /**
  * The HTTP client of one upstream client: the configured server's base URL, TLS, timeouts,
- * retries, socket cap and circuit breaker, with the password registered as a permanent secret.
+ * retries, socket cap and circuit breaker (passed through under the same names, defaults filled in
+ * by `createHttpClient` from `HTTP_DEFAULTS`), with the password registered as a permanent secret.
  *
  * @param options the upstream client's options
  * @param resolved what the client resolved itself: its clock and parent logger, and optionally its
@@ -25,7 +26,7 @@ export function createUpstreamHttpClient(
     ...(options.tls !== undefined && { tls: options.tls }),
     ...(options.timeouts !== undefined && { timeouts: options.timeouts }),
     ...(options.retry !== undefined && { retry: options.retry }),
-    ...(options.maxSockets !== undefined && { maxSockets: options.maxSockets }),
+    ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     ...(options.circuitBreaker !== undefined && { circuitBreaker: options.circuitBreaker }),
     ...(options.onRequest !== undefined && { onRequest: options.onRequest }),
   });

@@ -1,5 +1,5 @@
 import { UpstreamHttpError } from './errors.js';
-import { extractUpstreamMessage } from './extractUpstreamMessage.js';
+import { extractUpstreamMessage, type UpstreamMessageExtractor } from './extractUpstreamMessage.js';
 import { parseRetryAfter } from './http/retryDelay.js';
 
 /** What {@link httpErrorFromResponse} needs of a response. */
@@ -14,7 +14,8 @@ export interface ErrorResponseLike {
 /**
  * Build the `UpstreamHttpError` for a non-success response the client does not handle itself
  * (401/403 are the client's: it re-logs on or raises `UpstreamAuthError`). The upstream's own
- * message (EM `<Error Message>`, VB365 `message`/`errorCode`, OAuth `error_description`) is quoted,
+ * message, as the client's `extractMessage` reads it (EM `<Error Message>` with `extractEmMessage`;
+ * VB365 `message`/`errorCode` and OAuth `error_description` with the default), is quoted,
  * redacted; retryable for 429/502/503/504; `Retry-After` carried as `retryAfterMs`.
  *
  * @param source configured server name
@@ -22,6 +23,8 @@ export interface ErrorResponseLike {
  * @param response the response
  * @param secrets values to scrub (password, token, session id)
  * @param nowMs current time in epoch ms for a `Retry-After` date; default `Date.now()`
+ * @param extractMessage reads the upstream's message and code from the body; default the shared
+ *   JSON-only {@link extractUpstreamMessage}
  */
 export function httpErrorFromResponse(
   source: string,
@@ -29,8 +32,9 @@ export function httpErrorFromResponse(
   response: ErrorResponseLike,
   secrets: readonly string[] = [],
   nowMs: number = Date.now(),
+  extractMessage: UpstreamMessageExtractor = extractUpstreamMessage,
 ): UpstreamHttpError {
-  const { message, code } = extractUpstreamMessage(response.body);
+  const { message, code } = extractMessage(response.body);
   const retryAfterMs = parseRetryAfter(response.headers['retry-after'], nowMs);
   return new UpstreamHttpError({
     source,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { extractEmMessage } from '../../src/upstream/em/extractEmMessage.js';
 import { extractUpstreamMessage } from '../../src/upstream/extractUpstreamMessage.js';
 import { RetryBudget } from '../../src/upstream/http/RetryBudget.js';
 import { isRetryableNetworkError, mapRequestError } from '../../src/upstream/http/mapRequestError.js';
@@ -55,40 +56,55 @@ describe('parseRetryAfter', () => {
   });
 });
 
-describe('extractUpstreamMessage', () => {
-  it.each([
-    [
-      'EM XML',
-      '<?xml version="1.0" encoding="utf-8"?><Error Message="Object reference not set." StatusCode="500" xmlns="http://www.veeam.com/ent/v1.0"/>',
-      { message: 'Object reference not set.' },
-    ],
-    [
-      'EM JSON with BOM',
-      '\ufeff{"FirstChanceExceptionMessage":null,"Message":"Node [root] does not exist.","StackTrace":null,"Status":null,"StatusCode":400}',
-      { message: 'Node [root] does not exist.' },
-    ],
-    ['EM JSON fallback', '{"Message":null,"FirstChanceExceptionMessage":"inner"}', { message: 'inner' }],
-    ['ASP.NET', '{"Message":"Authorization has been denied for this request."}', { message: 'Authorization has been denied for this request.' }],
-    ['VB365', '{"message":"Proxy is offline","errorCode":"ProxyOffline","stackTrace":null}', { message: 'Proxy is offline', code: 'ProxyOffline' }],
-    [
-      'OAuth',
-      '{"error":"invalid_grant","error_description":"The user name or password is incorrect."}',
-      { message: 'The user name or password is incorrect.', code: 'invalid_grant' },
-    ],
-    ['OAuth without description', '{"error":"invalid_client"}', { message: 'invalid_client', code: 'invalid_client' }],
-    ['buffer', Buffer.from('{"message":"m"}'), { message: 'm' }],
-  ])('%s', (_name, body, expected) => {
+/** Error bodies the clients meet, and what the upstream's message and code are (EM's extractor reads them all). */
+const FOUND: Array<[string, string | Buffer, { message?: string; code?: string }]> = [
+  [
+    'EM XML',
+    '<?xml version="1.0" encoding="utf-8"?><Error Message="Object reference not set." StatusCode="500" xmlns="http://www.veeam.com/ent/v1.0"/>',
+    { message: 'Object reference not set.' },
+  ],
+  [
+    'EM JSON with BOM',
+    '\ufeff{"FirstChanceExceptionMessage":null,"Message":"Node [root] does not exist.","StackTrace":null,"Status":null,"StatusCode":400}',
+    { message: 'Node [root] does not exist.' },
+  ],
+  ['EM JSON fallback', '{"Message":null,"FirstChanceExceptionMessage":"inner"}', { message: 'inner' }],
+  ['ASP.NET', '{"Message":"Authorization has been denied for this request."}', { message: 'Authorization has been denied for this request.' }],
+  ['VB365', '{"message":"Proxy is offline","errorCode":"ProxyOffline","stackTrace":null}', { message: 'Proxy is offline', code: 'ProxyOffline' }],
+  [
+    'OAuth',
+    '{"error":"invalid_grant","error_description":"The user name or password is incorrect."}',
+    { message: 'The user name or password is incorrect.', code: 'invalid_grant' },
+  ],
+  ['OAuth without description', '{"error":"invalid_client"}', { message: 'invalid_client', code: 'invalid_client' }],
+  ['buffer', Buffer.from('{"message":"m"}'), { message: 'm' }],
+];
+
+const NOTHING: Array<[string, string | Buffer | undefined]> = [
+  ['empty', ''],
+  ['undefined', undefined],
+  ['HTML', '<html><body><h1>502 Bad Gateway</h1></body></html>'],
+  ['text', 'Service Unavailable'],
+  ['broken JSON', '{"message":'],
+  ['JSON array', '[1]'],
+  ['huge', `{"message":"${'x'.repeat(70_000)}"}`],
+];
+
+describe('extractEmMessage (EM XML, then the shared JSON shapes)', () => {
+  it.each(FOUND)('%s', (_name, body, expected) => {
+    expect(extractEmMessage(body)).toEqual(expected);
+  });
+  it.each(NOTHING)('%s -> nothing', (_name, body) => {
+    expect(extractEmMessage(body)).toEqual({});
+  });
+});
+
+describe('extractUpstreamMessage (shared, JSON only)', () => {
+  it.each(FOUND.filter(([name]) => name !== 'EM XML'))('%s', (_name, body, expected) => {
     expect(extractUpstreamMessage(body)).toEqual(expected);
   });
-  it.each([
-    ['empty', ''],
-    ['undefined', undefined],
-    ['HTML', '<html><body><h1>502 Bad Gateway</h1></body></html>'],
-    ['text', 'Service Unavailable'],
-    ['broken JSON', '{"message":'],
-    ['JSON array', '[1]'],
-    ['huge', `{"message":"${'x'.repeat(70_000)}"}`],
-  ])('%s -> nothing', (_name, body) => {
+  const xml = FOUND.filter(([name]) => name === 'EM XML').map(([name, body]): [string, string | Buffer] => [name, body]);
+  it.each([...NOTHING, ...xml])("%s -> nothing (XML is EM's)", (_name, body) => {
     expect(extractUpstreamMessage(body)).toEqual({});
   });
 });

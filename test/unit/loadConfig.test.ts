@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/loadConfig.js';
+import { ConfigError, DEFAULT_HTTP, loadConfig, parseConfig } from '../../src/config/loadConfig.js';
+import { HTTP_DEFAULTS } from '../../src/upstream/http/httpDefaults.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -180,6 +181,17 @@ servers:
       ),
     );
     expect(order).toEqual(['servers[0].circuitBreaker.maxCooldownMs: must be >= cooldownMs (60000) (cb.yaml)']);
+  });
+
+  it('takes its HTTP defaults from the HTTP layer: one frozen object, the config names', async () => {
+    expect(DEFAULT_HTTP).toBe(HTTP_DEFAULTS);
+    expect(Object.isFrozen(HTTP_DEFAULTS)).toBe(true);
+    for (const part of Object.values(HTTP_DEFAULTS)) expect(Object.isFrozen(part)).toBe(true);
+    const config = await parseConfig({ servers: [em], defaults: { retry: { limit: 1 } } }, { env: { EM_PW: 'a' } });
+    const server = config.servers[0]!;
+    expect(server.retry).toEqual({ ...HTTP_DEFAULTS.retry, limit: 1 });
+    expect(server.concurrency).toEqual(HTTP_DEFAULTS.concurrency);
+    expect(server.timeouts).toEqual(HTTP_DEFAULTS.timeouts);
   });
 
   it('takes an EM maxUrlLength within bounds and rejects a silly one', async () => {

@@ -11,7 +11,7 @@ const QUERY = '^GET /api/query';
 const COOLDOWN = 30_000;
 const BREAKER = { failureThreshold: 3, cooldownMs: COOLDOWN, maxCooldownMs: 4 * COOLDOWN };
 /** Small timeouts so a hanging server costs the test little real time (got's timers are real). */
-const TIMEOUTS = { connect: 300, response: 300, total: 600 };
+const TIMEOUTS = { connectMs: 300, responseMs: 300, totalMs: 600 };
 
 const capture = captureLogs();
 const clock = new ManualClock('2026-11-01T00:00:00Z');

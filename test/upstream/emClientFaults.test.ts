@@ -113,7 +113,7 @@ describe('EmClient under faults', () => {
   });
 
   it('hang -> UPSTREAM_TIMEOUT at the configured total (300 ms), not retried', async () => {
-    const { client } = make({ timeouts: { total: 300 } });
+    const { client } = make({ timeouts: { totalMs: 300 } });
     await client.listRestoreSessions({ pageSize: 1 });
     em.log.reset();
     em.faults.set({ rules: [{ match: '^GET /api/query', action: { hang: true } }] });

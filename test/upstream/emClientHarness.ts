@@ -49,7 +49,7 @@ export function emClient(em: SimulatedEm, capture: LogCapture, clock: ManualCloc
     },
     onRequest: (e) => events.push(e),
     ...extra,
-    retry: { random: () => 0.5, backoffBaseMs: 10, ...extra.retry },
+    retry: { random: () => 0.5, baseDelayMs: 10, ...extra.retry },
   });
   clients.push(client);
   return { client, sleeps, events };

@@ -125,7 +125,7 @@ describe.each(['xml', 'json'] as const)('EmClient queries (%s)', (format) => {
       'not-an-id',
       'urn:veeam:BackupServer:' + world[0]!.id,
     ];
-    const small = emClient(em, capture, clock, clients, { format, urlBudget: 2000 }).client;
+    const small = emClient(em, capture, clock, clients, { format, maxUrlLength: 2000 }).client;
     const map = await small.getByUids('RestoreSession', input);
     seen[format].byUids = [...map.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     expect(map.size).toBe(world.length);
@@ -150,7 +150,7 @@ describe.each(['xml', 'json'] as const)('EmClient queries (%s)', (format) => {
   });
 
   it('getByUids with a larger URL budget needs at most 4 calls for 300 ids', async () => {
-    const big = emClient(em, capture, clock, clients, { format, urlBudget: 8000 }).client;
+    const big = emClient(em, capture, clock, clients, { format, maxUrlLength: 8000 }).client;
     const map = await big.getByUids(
       'RestoreSession',
       em.world.restoreSessions.map((s) => s.id),

@@ -3,8 +3,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { extractEmMessage } from '../../src/upstream/em/extractEmMessage.js';
 import { UpstreamError, UpstreamHttpError } from '../../src/upstream/errors.js';
 import { createHttpClient, type HttpClientOptions, type HttpRequestEvent } from '../../src/upstream/http/createHttpClient.js';
+import { HTTP_DEFAULTS } from '../../src/upstream/http/httpDefaults.js';
 import { createUpstreamLogger } from '../../src/upstream/http/upstreamLogger.js';
 import { httpErrorFromResponse } from '../../src/upstream/httpErrorFromResponse.js';
 
@@ -62,7 +64,7 @@ function client(extra: Partial<HttpClientOptions> = {}) {
       sleeps.push(ms);
     },
     onRequest: (e) => events.push(e),
-    retry: { random: () => 0.5, backoffBaseMs: 10 },
+    retry: { random: () => 0.5, baseDelayMs: 10 },
     ...extra,
   });
   clients.push(c);
@@ -99,7 +101,7 @@ describe('createHttpClient: requests', () => {
     expect(res.status).toBe(404);
     expect(res.attempts).toBe(1);
     expect(seen[0]?.headers['user-agent']).toBe('veeam-graph/9.9.9 (+node)');
-    const err = httpErrorFromResponse('em-test', 'GET', res);
+    const err = httpErrorFromResponse('em-test', 'GET', res, [], Date.now(), extractEmMessage);
     expect(err).toBeInstanceOf(UpstreamHttpError);
     expect(err.code).toBe('UPSTREAM_HTTP_ERROR');
     expect(err.status).toBe(404);
@@ -131,7 +133,7 @@ describe('createHttpClient: requests', () => {
 
   it('caps concurrent sockets per server at maxSockets', async () => {
     handler = (_req, res) => setTimeout(() => res.end('ok'), 20);
-    const { c } = client({ maxSockets: 2 });
+    const { c } = client({ concurrency: { maxSockets: 2 } });
     await Promise.all(Array.from({ length: 8 }, () => c.request({ path: 'x' })));
     expect(hits).toBe(8);
     expect(maxInFlight).toBeLessThanOrEqual(2);
@@ -152,6 +154,17 @@ describe('createHttpClient: retries', () => {
     expect(hits).toBe(2);
     // full jitter: random 0.5 of the first ceiling (base 10 ms)
     expect(sleeps).toEqual([5]);
+  });
+
+  it('backs off from HTTP_DEFAULTS.retry.baseDelayMs (200 ms, as the config says) when no base is given', async () => {
+    handler = (_req, res, hit) => {
+      res.statusCode = hit === 1 ? 503 : 200;
+      res.end();
+    };
+    const { c, sleeps } = client({ retry: { random: () => 0.5 } });
+    await c.request({ path: 'x' });
+    expect(sleeps).toEqual([HTTP_DEFAULTS.retry.baseDelayMs / 2]);
+    expect(HTTP_DEFAULTS.retry.baseDelayMs).toBe(200);
   });
 
   it('honours Retry-After in seconds on 429', async () => {
@@ -182,7 +195,7 @@ describe('createHttpClient: retries', () => {
       res.writeHead(429, { 'retry-after': '60', 'content-type': 'application/json' });
       res.end('{"message":"Quota Exceeded"}');
     };
-    const { c, sleeps } = client({ retry: { retryAfterCapMs: 10_000 } });
+    const { c, sleeps } = client({ retry: { maxRetryAfterMs: 10_000 } });
     const res = await c.request({ path: 'x' });
     expect(res.status).toBe(429);
     expect(hits).toBe(1);
@@ -258,7 +271,7 @@ describe('createHttpClient: retries', () => {
 
   it('turns a hanging server into UPSTREAM_TIMEOUT within the configured total', async () => {
     handler = () => undefined;
-    const { c } = client({ timeouts: { total: 150 } });
+    const { c } = client({ timeouts: { totalMs: 150 } });
     const err = (await c.request({ path: 'query' }).catch((e: unknown) => e)) as UpstreamError & { phase?: string };
     expect(err.code).toBe('UPSTREAM_TIMEOUT');
     expect(err.retryable).toBe(true);
@@ -270,7 +283,7 @@ describe('createHttpClient: retries', () => {
 
   it('times out on the first byte with the response timeout', async () => {
     handler = () => undefined;
-    const { c } = client({ timeouts: { response: 80, total: 5000 } });
+    const { c } = client({ timeouts: { responseMs: 80, totalMs: 5000 } });
     const err = (await c.request({ path: 'x' }).catch((e: unknown) => e)) as UpstreamError & { phase?: string };
     expect(err.code).toBe('UPSTREAM_TIMEOUT');
     expect(err.phase).toBe('response');
@@ -282,7 +295,7 @@ describe('createHttpClient: retries', () => {
       res.end();
     };
     // The breaker would stop this storm after 5 calls; here only the budget is under test.
-    const { c } = client({ retry: { limit: 2, budget: { capacity: 2, ratio: 0.1 } }, circuitBreaker: { failureThreshold: 1000 } });
+    const { c } = client({ retry: { limit: 2, budgetCapacity: 2, budgetRatio: 0.1 }, circuitBreaker: { failureThreshold: 1000 } });
     for (let i = 0; i < 20; i++) await c.request({ path: 'x' });
     // without a budget: 20 * 3 = 60 hits; with it: 20 first attempts + the burst of 2 + 10% of 20
     expect(hits).toBeGreaterThanOrEqual(20);

@@ -40,7 +40,7 @@ describe('VboClient under faults', () => {
 
   it('a hung response is UPSTREAM_TIMEOUT within the configured timeouts, not retried', async () => {
     const s = sims.vbo[0]!;
-    const { client } = clientFor(s, { timeouts: { response: 200, total: 1000 } });
+    const { client } = clientFor(s, { timeouts: { responseMs: 200, totalMs: 1000 } });
     await client.listOrganizations();
     s.faults.set({ rules: [{ match: '^GET /v8/ServiceInstance', action: { hang: true } }] });
     const err = await rejectionOf(client.getServiceInstance());

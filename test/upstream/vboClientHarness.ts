@@ -104,7 +104,7 @@ export function makeClient(options: Partial<VboClientOptions> & Pick<VboClientOp
     sleep: async (ms) => {
       sleeps.push(ms);
     },
-    retry: { random: () => 0.5, backoffBaseMs: 10 },
+    retry: { random: () => 0.5, baseDelayMs: 10 },
     ...options,
   });
   openClients.push(client);

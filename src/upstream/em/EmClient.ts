@@ -2,27 +2,29 @@ import { createUpstreamHttpClient } from '../createUpstreamHttpClient.js';
 import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import pino, { type Logger } from 'pino';
 import { UpstreamAuthError, UpstreamBadResponseError, UpstreamUnreachableError, isUpstreamError } from '../errors.js';
+import { authenticatedRequest } from '../http/authenticatedRequest.js';
 import type { CircuitState } from '../http/CircuitBreaker.js';
 import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
+import { DEFAULT_MAX_URL_LENGTH } from '../http/httpDefaults.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
 import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
-import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
 import { EmDecodeError } from './EmDecodeError.js';
 import { EmSession, type EmLogon } from './EmSession.js';
+import { extractEmMessage } from './extractEmMessage.js';
 import { decodeBackupServer, decodeEnterpriseManager, decodeQueryResult, decodeRestoreSession, decodeVmRestorePoint, findPagingHref } from './emDecoders.js';
-import { DEFAULT_URL_BUDGET, anyOf, buildQueryUrl, chunkByUrlLength, unescapePagingHref, type EmFilter } from './emFilter.js';
+import { anyOf, buildQueryUrl, chunkByUrlLength, unescapePagingHref, type EmFilter } from './emFilter.js';
 import { latestEmVersion } from './latestEmVersion.js';
 import { toEmUid } from './toEmUid.js';
 import type { EmBackupServer, EmEntityKind, EmEntityKinds, EmEnterpriseManager, EmFormat, EmQueryResult, EmRestoreSession } from './types.js';
 
 /** Options of {@link EmClient}: one configured Enterprise Manager server (the gateway maps its config to this). */
 export interface EmClientOptions extends UpstreamClientOptions {
-  /** API base, e.g. `https://em-hq.corp:9398/api` (HTTP on 9399 accepted too, veeam-api.md Part 1 section 1). */
+  /** API base, e.g. `https://em-hq.corp:9398/api` (HTTP on 9399 accepted too, docs/veeam-wire.md Part 1 section 1). */
   url: string;
   /**
    * Representation asked of EM. Default `xml`, which every EM version speaks. `json` sends
    * `Accept: application/json` on GETs only: EM 9.5U4 switched to JSON whenever `application/json`
-   * appeared in Accept and then failed POST/PUT (veeam-api.md Part 1 section 4), so the logon POST
+   * appeared in Accept and then failed POST/PUT (docs/veeam-wire.md Part 1 section 4), so the logon POST
    * always asks for XML.
    */
   format?: EmFormat;
@@ -30,8 +32,8 @@ export interface EmClientOptions extends UpstreamClientOptions {
   apiVersion?: string;
   /** How long a refused logon is remembered, in ms, see {@link EmSession}. Default 30000. */
   authFailureCacheMs?: number;
-  /** Longest query-service URL for UID batches, in characters. Default 8000 ({@link DEFAULT_URL_BUDGET}). */
-  urlBudget?: number;
+  /** Longest query-service URL for UID batches, in characters (config `servers[].maxUrlLength`). Default 8000 ({@link DEFAULT_MAX_URL_LENGTH}). */
+  maxUrlLength?: number;
 }
 
 /** One query-service listing: filter, sort, page. */
@@ -43,7 +45,7 @@ export interface EmQueryOptions {
   /**
    * Sort descending by this query field. When neither sort is given the kind's default applies
    * (`CreationTime` descending for sessions and points, `Name` ascending for backup servers):
-   * unsorted EM results come back in random order (veeam-api.md Part 1 section 5).
+   * unsorted EM results come back in random order (docs/veeam-wire.md Part 1 section 5).
    */
   sortDesc?: string;
   /** Items per page, > 0. Default 100 (EM's effective default). */
@@ -83,7 +85,7 @@ const ENTITY_DECODERS: { readonly [K in EmEntityKind]: (body: string, format: Em
 };
 
 /**
- * Client of one Veeam Backup Enterprise Manager REST API (veeam-api.md Part 1), built once per
+ * Client of one Veeam Backup Enterprise Manager REST API (docs/veeam-wire.md Part 1), built once per
  * configured server. Knows nothing of GraphQL: methods return the wire types of `types.ts`, and
  * every failure is an `UpstreamError` with a stable code.
  *
@@ -109,7 +111,7 @@ export class EmClient {
   private readonly session: EmSession;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly urlBudget: number;
+  private readonly maxUrlLength: number;
   /** `v=` of the logon as configured (`latest` unless pinned). */
   private readonly logonVersion: string;
   private knownVersion: string | undefined;
@@ -125,7 +127,7 @@ export class EmClient {
     this.name = options.name;
     this.format = options.format ?? 'xml';
     this.now = options.now ?? Date.now;
-    this.urlBudget = options.urlBudget ?? DEFAULT_URL_BUDGET;
+    this.maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
     this.logonVersion = options.apiVersion ?? 'latest';
     if (this.logonVersion.toLowerCase() !== 'latest') this.knownVersion = this.logonVersion;
     const parent = options.logger ?? pino({ level: 'silent' });
@@ -191,7 +193,7 @@ export class EmClient {
   /**
    * The page after `result`, by its PagingInfo `Next` link. The href is used as EM wrote it (its
    * `&amp;` separators already decoded once by the XML decoder; `unescapePagingHref` is idempotent
-   * and covers JSON, veeam-api.md Part 1 section 4), re-based onto the configured origin.
+   * and covers JSON, docs/veeam-wire.md Part 1 section 4), re-based onto the configured origin.
    *
    * @param result a page from {@link query}, {@link listRestoreSessions} or this method
    * @returns the next page, or undefined on the last page
@@ -229,9 +231,9 @@ export class EmClient {
 
   /**
    * Entities by UID in as few query-service calls as possible: `filter=UID=="urn:..",UID==".."`
-   * split by URL length (`urlBudget`), one `format=Entities` call per chunk with `pageSize` equal
-   * to the chunk (Next links followed should EM page anyway), chunks in parallel within `maxSockets`.
-   * The filter uses the URN form, the documented example value for `UID` (veeam-api.md Part 1 section 5).
+   * split by URL length (`maxUrlLength`), one `format=Entities` call per chunk with `pageSize` equal
+   * to the chunk (Next links followed should EM page anyway), chunks in parallel within `concurrency.maxSockets`.
+   * The filter uses the URN form, the documented example value for `UID` (docs/veeam-wire.md Part 1 section 5).
    *
    * @param kind entity kind
    * @param uids URNs (`urn:veeam:RestoreSession:<guid>`) or bare GUIDs, duplicates allowed; values
@@ -251,7 +253,7 @@ export class EmClient {
     // The exact overhead of this server's URL (origin, base path, other parameters, a 4-digit
     // pageSize) instead of the generic 300-character allowance.
     const overhead = this.http.resolve(buildQueryUrl({ type: kind, format: 'Entities', filter: 'x', pageSize: 9999 }).href).href.length - 1;
-    const chunks = chunkByUrlLength([...wanted], this.urlBudget, { overhead });
+    const chunks = chunkByUrlLength([...wanted], this.maxUrlLength, { overhead });
     const pages = await Promise.all(
       chunks.map(async (chunk) => {
         const first = await this.queryPage(kind, buildQueryUrl({ type: kind, format: 'Entities', filter: anyOf(chunk), pageSize: chunk.length }).href);
@@ -353,7 +355,7 @@ export class EmClient {
   async ping(): Promise<EmApiInfo> {
     this.assertOpen('GET', '');
     const res = await this.http.request({ path: '', headers: { accept: this.accept() } });
-    if (res.status < 200 || res.status >= 300) throw httpErrorFromResponse(this.name, 'GET', res, this.http.secrets(), this.now());
+    if (res.status < 200 || res.status >= 300) throw httpErrorFromResponse(this.name, 'GET', res, this.http.secrets(), this.now(), extractEmMessage);
     const root = this.decode<EmEnterpriseManager>(res, (body) => decodeEnterpriseManager(body, this.format));
     const supportedVersions = root.supportedVersions.map((v) => v.name);
     const latestVersion = latestEmVersion(supportedVersions);
@@ -400,29 +402,27 @@ export class EmClient {
   }
 
   /**
-   * Authenticated GET: token from the session, one shared re-logon and one replay on 401,
-   * 403 as an auth failure, any other non-2xx through `httpErrorFromResponse`.
+   * Authenticated GET: token from the session, one shared re-logon and one replay on 401
+   * (`authenticatedRequest`), 403 as an auth failure, any other non-2xx through `httpErrorFromResponse`.
    */
   private async get(path: string): Promise<HttpResponse<string>> {
     this.assertOpen('GET', path);
-    const send = (logon: EmLogon): Promise<HttpResponse<string>> =>
-      this.http.request({ path, headers: { accept: this.accept(), 'x-restsvcsessionid': logon.token } });
-    let logon = await this.session.acquire();
-    let res = await send(logon);
-    if (res.status === 401) {
-      logon = await this.session.renew(logon);
+    const res = await authenticatedRequest<EmLogon, HttpResponse<string>>({
+      current: () => this.session.acquire(),
+      send: (logon) => this.http.request({ path, headers: { accept: this.accept(), 'x-restsvcsessionid': logon.token } }),
+      renew: (stale) => this.session.renew(stale),
       // A new logon may speak another version (an upgraded EM restarts and forces one): ask again when needed.
-      if (this.logonVersion.toLowerCase() === 'latest') this.knownVersion = undefined;
-      res = await send(logon);
-      if (res.status === 401) throw this.authError(res, 'session refused again right after a fresh logon');
-    }
-    if (res.status === 403) throw this.authError(res);
-    if (res.status < 200 || res.status >= 300) throw httpErrorFromResponse(this.name, 'GET', res, this.http.secrets(), this.now());
+      onRenewed: () => {
+        if (this.logonVersion.toLowerCase() === 'latest') this.knownVersion = undefined;
+      },
+      authError: (r, why) => this.authError(r, why === 'refused-after-renewal' ? 'session refused again right after a fresh logon' : undefined),
+    });
+    if (res.status < 200 || res.status >= 300) throw httpErrorFromResponse(this.name, 'GET', res, this.http.secrets(), this.now(), extractEmMessage);
     return res;
   }
 
   private authError(res: HttpResponse<string>, why?: string): UpstreamAuthError {
-    const { message } = extractUpstreamMessage(res.body);
+    const { message } = extractEmMessage(res.body);
     const text = why === undefined ? message : message === undefined ? why : `${message} (${why})`;
     return new UpstreamAuthError({
       source: this.name,

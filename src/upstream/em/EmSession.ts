@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { UpstreamAuthError, UpstreamBadResponseError, isUpstreamError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
 import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
-import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
 import { decodeLogonSession } from './emDecoders.js';
+import { extractEmMessage } from './extractEmMessage.js';
 
 /** One live EM logon: the token to send and what is needed to end it. */
 export interface EmLogon {
@@ -20,7 +20,7 @@ export interface EmSessionOptions {
   http: HttpClient;
   username: string;
   password: string;
-  /** `v=` of the logon URL. Default `latest` (veeam-api.md Part 1 section 1: the version is fixed per logon session). */
+  /** `v=` of the logon URL. Default `latest` (docs/veeam-wire.md Part 1 section 1: the version is fixed per logon session). */
   apiVersion?: string;
   /** Child logger of the server (already bound to `server` and redacting). */
   logger: Logger;
@@ -43,7 +43,7 @@ interface Entry {
   failedAt?: number;
 }
 
-/** Logon path relative to the API base. The trailing slash is the documented form (veeam-api.md Part 1 section 2). */
+/** Logon path relative to the API base. The trailing slash is the documented form (docs/veeam-wire.md Part 1 section 2). */
 function logonPath(apiVersion: string): string {
   return `sessionMngr/?v=${encodeURIComponent(apiVersion)}`;
 }
@@ -71,7 +71,7 @@ function idFromLocation(location: string | undefined): string | undefined {
  * The EM logon session of one server: log on at first use, share one logon among all concurrent
  * callers (single flight), replace it once when EM answers 401 to the current token, and log off.
  *
- * Lifecycle (veeam-api.md Part 1 section 2): `POST /api/sessionMngr/?v=latest` with Basic auth ->
+ * Lifecycle (docs/veeam-wire.md Part 1 section 2): `POST /api/sessionMngr/?v=latest` with Basic auth ->
  * 201, the token in the `X-RestSvcSessionId` header, the logon-session id in the body's `SessionId`
  * (or the `Location` header's last segment); idle sessions expire after 15 minutes -> 401;
  * `DELETE /api/logonSessions/{id}` -> 204. The logon POST is never retried (the HTTP layer retries
@@ -185,14 +185,14 @@ export class EmSession {
 
   private async logon(): Promise<EmLogon> {
     const http = this.http;
-    // Accept XML explicitly: EM 9.5U4 failed POSTs when JSON was acceptable (veeam-api.md Part 1 section 4).
+    // Accept XML explicitly: EM 9.5U4 failed POSTs when JSON was acceptable (docs/veeam-wire.md Part 1 section 4).
     const res = await http.request({
       method: 'POST',
       path: logonPath(this.apiVersion),
       headers: { authorization: this.basic, accept: 'application/xml' },
     });
     if (res.status === 401 || res.status === 403) {
-      const { message } = extractUpstreamMessage(res.body);
+      const { message } = extractEmMessage(res.body);
       const error = new UpstreamAuthError({
         source: http.name,
         method: 'POST',
@@ -204,7 +204,7 @@ export class EmSession {
       this.logger.warn({ err: error.toJSON() }, 'EM logon refused');
       throw error;
     }
-    if (res.status < 200 || res.status >= 300) throw httpErrorFromResponse(http.name, 'POST', res, http.secrets(), this.now());
+    if (res.status < 200 || res.status >= 300) throw httpErrorFromResponse(http.name, 'POST', res, http.secrets(), this.now(), extractEmMessage);
 
     const token = header(res.headers, 'x-restsvcsessionid');
     if (token === undefined) {

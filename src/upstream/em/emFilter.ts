@@ -1,5 +1,5 @@
 /**
- * Typed builder for the EM query service (`GET /api/query`, veeam-api.md Part 1 section 5):
+ * Typed builder for the EM query service (`GET /api/query`, docs/veeam-wire.md Part 1 section 5):
  * a filter AST rendered to EM's grammar, the query URL, paging hrefs and UID batching.
  *
  * Grammar (docs `filter`, `query_comparison`, `query_and_or`, `query_grouping`): `<field><op><value>`
@@ -12,6 +12,8 @@
  * - AND binds tighter than OR in EM, but nested groups are always parenthesised, both ways, so
  *   the meaning never depends on precedence we could not confirm on a real server.
  */
+
+import { DEFAULT_MAX_URL_LENGTH } from '../http/httpDefaults.js';
 
 /** Comparison operators of the EM filter grammar. */
 export type EmFilterOp = '==' | '!=' | '<' | '>' | '<=' | '>=';
@@ -71,7 +73,7 @@ export function emDate(date: Date): string {
 }
 
 /**
- * Quote a value: always double quotes, an inner `"` doubled (veeam-api.md Part 1 section 5).
+ * Quote a value: always double quotes, an inner `"` doubled (docs/veeam-wire.md Part 1 section 5).
  *
  * @param value filter value
  * @returns `"value"`
@@ -154,7 +156,7 @@ export function buildQueryUrl(params: EmQueryParams): EmQueryUrl {
 
 /**
  * Make a PagingInfo href ready to request. EM writes these hrefs with `&amp;` separators
- * (veeam-api.md Part 1 section 4: "the server may ignore the subsequent parameter" otherwise). The
+ * (docs/veeam-wire.md Part 1 section 4: "the server may ignore the subsequent parameter" otherwise). The
  * XML decoder has already turned `&amp;` into `&` once; this function covers JSON bodies and any
  * doubly escaped `&amp;amp;`, and is idempotent, so calling it on an already clean href is safe and
  * a client can never double-unescape. It touches nothing but `&amp;`: a literal `&` inside a
@@ -169,9 +171,6 @@ export function unescapePagingHref(href: string): string {
   while (out.includes('&amp;')) out = out.replace(/&amp;/g, '&');
   return out;
 }
-
-/** Default URL budget in characters. See {@link chunkByUrlLength}. */
-export const DEFAULT_URL_BUDGET = 8000;
 
 /** Options of {@link chunkByUrlLength}. */
 export interface ChunkByUrlLengthOptions {
@@ -188,20 +187,20 @@ export interface ChunkByUrlLengthOptions {
 /**
  * Split values into groups whose `field=="v1",field=="v2",...` OR-filter, URL-encoded, keeps the
  * whole URL under `budget` characters. Why 8000 by default: EM's maximum filter or URL length is
- * undocumented (veeam-api.md Part 1 section 5, UNCONFIRMED). EM is self-hosted on HTTP.sys, whose
+ * undocumented (docs/veeam-wire.md Part 1 section 5, UNCONFIRMED). EM is self-hosted on HTTP.sys, whose
  * default request-line/header limits are 16 kB (MaxFieldLength, MaxRequestBytes); common reverse
  * proxies cap request lines at 8 kB (nginx `large_client_header_buffers`). 8000 fits ~95 URN terms,
  * so the links of one server's share of a 500-session page resolve in one call per type (the
  * graph's request budget). Behind an IIS front end with `maxQueryString` 2048, configure a
- * smaller budget per server. Order is preserved; a single value longer than the budget still gets
+ * smaller `maxUrlLength` per server. Order is preserved; a single value longer than the budget still gets
  * its own chunk (the server decides).
  *
  * @param values values to match (`urn:veeam:RestoreSession:<guid>`...)
- * @param budget maximum URL length in characters, default 8000
+ * @param budget maximum URL length in characters, default 8000 ({@link DEFAULT_MAX_URL_LENGTH})
  * @param options field name and fixed URL overhead
  * @returns chunks of values, in input order; empty input gives no chunks
  */
-export function chunkByUrlLength(values: readonly string[], budget = DEFAULT_URL_BUDGET, options: ChunkByUrlLengthOptions = {}): string[][] {
+export function chunkByUrlLength(values: readonly string[], budget = DEFAULT_MAX_URL_LENGTH, options: ChunkByUrlLengthOptions = {}): string[][] {
   const field = options.field ?? 'UID';
   const room = budget - (options.overhead ?? 300);
   const separator = encodedLength(',');

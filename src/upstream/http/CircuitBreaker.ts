@@ -1,12 +1,11 @@
-/** Tuning of a {@link CircuitBreaker}. */
-export interface CircuitBreakerOptions {
-  /** Consecutive outage failures that open the circuit. Default 5. */
-  failureThreshold?: number;
-  /** How long the first opening lasts, in ms. Default 30000. */
-  cooldownMs?: number;
-  /** Ceiling of the cooldown, which doubles after every failed probe, in ms. Default 300000. */
-  maxCooldownMs?: number;
-}
+import { HTTP_DEFAULTS, type HttpSettings } from './httpDefaults.js';
+
+/**
+ * Tuning of a {@link CircuitBreaker}, in the config's `circuitBreaker` names; each missing field
+ * from `HTTP_DEFAULTS.circuitBreaker` (failureThreshold 5, cooldownMs 30000, maxCooldownMs 300000,
+ * but never below a raised cooldownMs).
+ */
+export type CircuitBreakerOptions = Partial<HttpSettings['circuitBreaker']>;
 
 /** Name of a circuit state. */
 export type CircuitStateName = 'closed' | 'open' | 'half-open';
@@ -49,7 +48,7 @@ export interface CircuitTransition {
   state: CircuitState;
 }
 
-const DEFAULTS: Required<CircuitBreakerOptions> = { failureThreshold: 5, cooldownMs: 30_000, maxCooldownMs: 300_000 };
+const DEFAULTS = HTTP_DEFAULTS.circuitBreaker;
 
 /**
  * Per-server circuit breaker. After `failureThreshold` consecutive outage failures the circuit

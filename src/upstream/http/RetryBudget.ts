@@ -1,8 +1,10 @@
-/** Tuning of a {@link RetryBudget}. */
+import { HTTP_DEFAULTS } from './httpDefaults.js';
+
+/** Tuning of a {@link RetryBudget} (config `retry.budgetRatio`; the capacity is no config key). */
 export interface RetryBudgetOptions {
-  /** Tokens earned per first attempt: retries may be at most this share of requests. Default 0.2. */
+  /** Tokens earned per first attempt: retries may be at most this share of requests. Default 0.2 (`HTTP_DEFAULTS.retry.budgetRatio`). */
   ratio?: number;
-  /** Bucket size and initial content: the burst of retries allowed before the ratio applies. Default 10. */
+  /** Bucket size and initial content: the burst of retries allowed before the ratio applies. Default 10 (`HTTP_DEFAULTS.retry.budgetCapacity`). */
   capacity?: number;
 }
 
@@ -20,8 +22,8 @@ export class RetryBudget {
   private tokens: number;
 
   constructor(options: RetryBudgetOptions = {}) {
-    this.ratio = options.ratio ?? 0.2;
-    this.capacity = options.capacity ?? 10;
+    this.ratio = options.ratio ?? HTTP_DEFAULTS.retry.budgetRatio;
+    this.capacity = options.capacity ?? HTTP_DEFAULTS.retry.budgetCapacity;
     if (!(this.ratio >= 0) || !(this.capacity >= 0)) throw new RangeError('RetryBudget ratio and capacity must be >= 0');
     this.tokens = this.capacity;
   }

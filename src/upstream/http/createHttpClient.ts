@@ -5,8 +5,9 @@ import got, { type Got, type Method } from 'got';
 import pino, { type Logger } from 'pino';
 import { RETRYABLE_STATUSES, UpstreamCircuitOpenError, type UpstreamError } from '../errors.js';
 import { redactSecrets, safePath } from '../redactSecrets.js';
-import { CircuitBreaker, type CircuitBreakerOptions, type CircuitOutcome, type CircuitState } from './CircuitBreaker.js';
-import { RetryBudget, type RetryBudgetOptions } from './RetryBudget.js';
+import { CircuitBreaker, type CircuitOutcome, type CircuitState } from './CircuitBreaker.js';
+import { HTTP_DEFAULTS, type HttpSettings } from './httpDefaults.js';
+import { RetryBudget } from './RetryBudget.js';
 import { isRetryableNetworkError, mapRequestError } from './mapRequestError.js';
 import { backoffDelay, parseRetryAfter } from './retryDelay.js';
 import { createUpstreamLogger } from './upstreamLogger.js';
@@ -20,30 +21,13 @@ export interface HttpTlsOptions {
   insecure?: boolean;
 }
 
-/** Per-phase timeouts, in milliseconds. */
-export interface HttpTimeouts {
-  /** TCP connect plus TLS handshake. Default 5000. */
-  connect?: number;
-  /** From request sent to the first response byte (headers). Default 15000. */
-  response?: number;
-  /** Whole logical call including retries and backoff. Default 30000. */
-  total?: number;
-}
-
-/** Retry policy; only idempotent GET/HEAD requests are ever retried. */
-export interface HttpRetryOptions {
-  /** Retries after the first attempt. Default 2. */
-  limit?: number;
-  /** Backoff base in ms (full jitter, doubling per retry). Default 250. */
-  backoffBaseMs?: number;
-  /** Backoff ceiling in ms. Default 4000. */
-  backoffMaxMs?: number;
-  /** Longest `Retry-After` honoured, in ms; a longer one ends retrying. Default 10000. */
-  retryAfterCapMs?: number;
+/**
+ * Retry options of {@link createHttpClient}: the config's `retry` names, each missing one from
+ * `HTTP_DEFAULTS.retry`, plus a knob for tests.
+ */
+export interface HttpRetryOptions extends Partial<HttpSettings['retry']> {
   /** Uniform random source in [0, 1) for jitter. Default `Math.random`. */
   random?: () => number;
-  /** Per-server retry budget. Default `{ ratio: 0.2, capacity: 10 }`. */
-  budget?: RetryBudgetOptions;
 }
 
 /** One finished attempt, for metrics and tests. */
@@ -71,10 +55,12 @@ export interface HttpClientOptions {
   /** API base, e.g. `https://em-hq.corp:9398/api` or `https://vbo-eu.corp:4443`. */
   baseUrl: string;
   tls?: HttpTlsOptions;
-  timeouts?: HttpTimeouts;
-  /** Concurrent sockets to this server (keep-alive pool size). Default 8. */
-  maxSockets?: number;
+  /** Per-phase timeouts in ms; each missing one from `HTTP_DEFAULTS.timeouts` (connectMs 5000, responseMs 15000, totalMs 30000). */
+  timeouts?: Partial<HttpSettings['timeouts']>;
+  /** GET/HEAD retry policy; each missing field from `HTTP_DEFAULTS.retry`. */
   retry?: HttpRetryOptions;
+  /** Socket pool; `maxSockets` default 8 (`HTTP_DEFAULTS.concurrency`). */
+  concurrency?: Partial<HttpSettings['concurrency']>;
   /** Parent logger; a child with `server` and redaction is derived. Default: silent. */
   logger?: Logger;
   /** Called after every attempt; exceptions thrown by it are ignored. */
@@ -87,8 +73,12 @@ export interface HttpClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Version in the User-Agent. Default from package.json. */
   version?: string;
-  /** Circuit breaker of this server. Defaults: 5 consecutive outage failures, 30 s cooldown doubling up to 5 min. */
-  circuitBreaker?: CircuitBreakerOptions;
+  /**
+   * Circuit breaker of this server; each missing field from `HTTP_DEFAULTS.circuitBreaker` (5
+   * consecutive outage failures, 30 s cooldown doubling up to 5 min; an unset ceiling never sits
+   * below a raised cooldown).
+   */
+  circuitBreaker?: Partial<HttpSettings['circuitBreaker']>;
 }
 
 type SearchParamsInit = URLSearchParams | Record<string, string | number | boolean | undefined>;
@@ -161,7 +151,6 @@ interface RawResponse {
   body: string | Buffer;
 }
 
-const DEFAULT_TIMEOUTS: Required<HttpTimeouts> = { connect: 5000, response: 15000, total: 30000 };
 /** Secrets remembered per server; tokens rotate, old ones may still appear in late errors. */
 const MAX_SECRETS = 32;
 /**
@@ -180,8 +169,8 @@ function assertPem(ca: string, name: string): void {
 
 /**
  * Create the HTTP client of one upstream server: one `got.extend` instance with keep-alive agents
- * capped at `maxSockets`, TLS verification on by default, per-phase timeouts, and retries for
- * idempotent requests only (GET/HEAD on connection failures, 429, 502, 503, 504), with
+ * capped at `concurrency.maxSockets`, TLS verification on by default, per-phase timeouts, and
+ * retries for idempotent requests only (GET/HEAD on connection failures, 429, 502, 503, 504), with
  * exponential backoff and full jitter, `Retry-After` honoured up to a cap, and a per-server retry
  * budget. POST is never retried: an EM logon or VB365 token request must not run twice.
  *
@@ -189,7 +178,10 @@ function assertPem(ca: string, name: string): void {
  * timeout, 502/503/504 after retries) calls fail at once with `UPSTREAM_CIRCUIT_OPEN` without
  * touching the network until a single probe, sent without retries, finds the server back.
  *
- * @param options server name, base URL, TLS, timeouts (ms), pool size, retry policy, logging hooks
+ * Every policy option takes the config file's names ({@link HttpSettings}); what is not given comes
+ * from `HTTP_DEFAULTS`, the only defaults.
+ *
+ * @param options server name, base URL, TLS, timeouts (ms), retry policy, pool size, circuit breaker, logging hooks
  * @returns the client; call `close()` when the server is removed
  * @throws {TypeError} on an invalid base URL or a `tls.ca` that is not PEM
  */
@@ -203,18 +195,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   baseUrl.password = '';
 
   const logger = createUpstreamLogger(options.logger ?? pino({ level: 'silent' }), name);
-  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const retry = {
-    limit: options.retry?.limit ?? 2,
-    backoffBaseMs: options.retry?.backoffBaseMs ?? 250,
-    backoffMaxMs: options.retry?.backoffMaxMs ?? 4000,
-    retryAfterCapMs: options.retry?.retryAfterCapMs ?? 10_000,
-    random: options.retry?.random ?? Math.random,
-  };
-  const budget = new RetryBudget(options.retry?.budget);
+  const timeouts = withDefaults(HTTP_DEFAULTS.timeouts, options.timeouts);
+  const { random = Math.random, ...retryGiven } = options.retry ?? {};
+  const retry = withDefaults(HTTP_DEFAULTS.retry, retryGiven);
+  const budget = new RetryBudget({ ratio: retry.budgetRatio, capacity: retry.budgetCapacity });
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => sleepMs(ms).then(() => undefined));
-  const maxSockets = options.maxSockets ?? 8;
+  const { maxSockets } = withDefaults(HTTP_DEFAULTS.concurrency, options.concurrency);
+  // The breaker fills in its own defaults (from HTTP_DEFAULTS): an unset ceiling follows a raised cooldown.
   const breaker = new CircuitBreaker(options.circuitBreaker ?? {}, now, ({ from, to, state }) => {
     const at = { openedAt: iso(state.openedAt), until: iso(state.until), lastFailureCode: state.lastFailureCode };
     if (to === 'open')
@@ -251,15 +239,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     throwHttpErrors: false,
     followRedirect: false,
     decompress: true,
-    timeout: { lookup: timeouts.connect, connect: timeouts.connect, secureConnect: timeouts.connect, response: timeouts.response },
+    timeout: { lookup: timeouts.connectMs, connect: timeouts.connectMs, secureConnect: timeouts.connectMs, response: timeouts.responseMs },
   });
   /** Timeout per got phase, for error messages. */
   const phaseTimeouts: Record<string, number> = {
-    lookup: timeouts.connect,
-    connect: timeouts.connect,
-    secureConnect: timeouts.connect,
-    response: timeouts.response,
-    request: timeouts.total,
+    lookup: timeouts.connectMs,
+    connect: timeouts.connectMs,
+    secureConnect: timeouts.connectMs,
+    response: timeouts.responseMs,
+    request: timeouts.totalMs,
   };
 
   function secrets(): string[] {
@@ -292,7 +280,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const method = req.method ?? 'GET';
     const url = resolve(req.path, req.searchParams);
     // Registered secrets are scrubbed from the path too: EM's logoff URL carries the logon-session
-    // id (`DELETE /api/logonSessions/{id}`), and the token is often base64 of that id (veeam-api.md Part 1 section 2).
+    // id (`DELETE /api/logonSessions/{id}`), and the token is often base64 of that id (docs/veeam-wire.md Part 1 section 2).
     const path = redactSecrets(safePath(url), secrets());
     const idempotent = method === 'GET' || method === 'HEAD';
     const permit = breaker.tryAcquire();
@@ -336,7 +324,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     retryLimit: number,
   ): Promise<HttpResponse<string | Buffer>> {
     const start = now();
-    const deadline = start + timeouts.total;
+    const deadline = start + timeouts.totalMs;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
     budget.deposit();
@@ -361,9 +349,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const ms = now() - attemptStart;
         const error: UpstreamError = mapRequestError(err, { source: name, method, path, timeouts: phaseTimeouts, secrets: secrets() });
         const delay =
-          idempotent && attempt <= retryLimit && isRetryableNetworkError(err)
-            ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
-            : undefined;
+          idempotent && attempt <= retryLimit && isRetryableNetworkError(err) ? backoffDelay(attempt, retry.baseDelayMs, retry.maxDelayMs, random) : undefined;
         const willRetry = delay !== undefined && now() + delay < deadline && budget.tryWithdraw();
         observe({ server: name, method, path, ms, attempt, errorCode: error.code, willRetry });
         if (willRetry) {
@@ -382,8 +368,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         const retryAfter = parseRetryAfter(response.headers['retry-after'], now());
         delay =
           retryAfter === undefined
-            ? backoffDelay(attempt, retry.backoffBaseMs, retry.backoffMaxMs, retry.random)
-            : retryAfter <= retry.retryAfterCapMs
+            ? backoffDelay(attempt, retry.baseDelayMs, retry.maxDelayMs, random)
+            : retryAfter <= retry.maxRetryAfterMs
               ? retryAfter
               : undefined;
       }
@@ -422,6 +408,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       agent.https.destroy();
     },
   };
+}
+
+/** `defaults` with every field `given` sets (an explicit `undefined` keeps the default). */
+function withDefaults<T extends object>(defaults: Readonly<T>, given: Partial<T> | undefined): T {
+  const out = { ...defaults } as T;
+  for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  return out;
 }
 
 function iso(ms: number | undefined): string | undefined {

@@ -4,6 +4,7 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import { UpstreamAuthError, UpstreamBadResponseError } from '../errors.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
+import { authenticatedRequest } from '../http/authenticatedRequest.js';
 import type { CircuitState } from '../http/CircuitBreaker.js';
 import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
@@ -177,7 +178,7 @@ function timeMs(t: VboTime | undefined): number | undefined {
 }
 
 /**
- * Client of one Veeam Backup for Microsoft 365 REST API server (veeam-api.md Part 2), for the
+ * Client of one Veeam Backup for Microsoft 365 REST API server (docs/veeam-wire.md Part 2), for the
  * configured API version v1..v8. Methods return wire types (`types.ts`); they know nothing of
  * GraphQL. Authentication is the {@link VboTokenManager}'s: a bearer token obtained on first use,
  * refreshed before expiry, renewed once on `401` for all concurrent callers, replayed once.
@@ -614,34 +615,36 @@ export class VboClient {
     }
   }
 
-  /** An authenticated GET: bearer token, one renewal and replay on `401`, errors mapped, body parsed as JSON. */
+  /** An authenticated GET: bearer token, one renewal and replay on `401` (`authenticatedRequest`), errors mapped, body parsed as JSON. */
   private async getJson(path: string, params: Params | undefined, document: string): Promise<{ json: unknown; path: string }> {
     if (this.closed) throw new Error(`${this.name}: VboClient is closed`);
-    let token = await this.tokens.accessToken();
-    let res = await this.send(path, params, token);
-    if (res.status === 401) {
-      this.logger.debug({ path: res.path }, 'VB365 answered 401: renewing the token once and replaying');
-      token = await this.tokens.renew(token);
-      res = await this.send(path, params, token);
-    }
-    if (res.status === 401 || res.status === 403) {
-      const { message, code } = extractUpstreamMessage(res.body);
-      throw new UpstreamAuthError({
-        source: this.name,
-        method: 'GET',
-        path: res.path,
-        status: res.status,
-        secrets: this.http.secrets(),
-        ...(message !== undefined && { upstreamMessage: message }),
-        ...(code !== undefined && { upstreamCode: code }),
-      });
-    }
+    const res = await authenticatedRequest<string, HttpResponse<string>>({
+      current: () => this.tokens.accessToken(),
+      send: (token) => this.send(path, params, token),
+      renew: (stale) => this.tokens.renew(stale),
+      onUnauthorized: (r) => this.logger.debug({ path: r.path }, 'VB365 answered 401: renewing the token once and replaying'),
+      authError: (r) => this.authError(r),
+    });
     if (res.status < 200 || res.status > 299) throw httpErrorFromResponse(this.name, 'GET', res, this.http.secrets(), this.now());
     try {
       return { json: parseVboJson(res.body, document), path: res.path };
     } catch (err) {
       throw vboBadResponse(this.name, 'GET', res.path, err, this.http.secrets());
     }
+  }
+
+  /** A `401` to the replay or a `403`: `UpstreamAuthError` with the server's `message`/`errorCode`. */
+  private authError(res: HttpResponse<string>): UpstreamAuthError {
+    const { message, code } = extractUpstreamMessage(res.body);
+    return new UpstreamAuthError({
+      source: this.name,
+      method: 'GET',
+      path: res.path,
+      status: res.status,
+      secrets: this.http.secrets(),
+      ...(message !== undefined && { upstreamMessage: message }),
+      ...(code !== undefined && { upstreamCode: code }),
+    });
   }
 
   private send(path: string, params: Params | undefined, token: string): Promise<HttpResponse<string>> {
