@@ -17,8 +17,10 @@ import pino from 'pino';
 import { DEFAULT_HTTP, type ServerConfig } from '../src/config/loadConfig.js';
 import { createGraph } from '../src/graph/createGraph.js';
 import type { GraphContext } from '../src/graph/GraphContext.js';
-import { guidOf } from '../src/graph/loaders/createLoaders.js';
-import { createSources, type GraphSource } from '../src/graph/sources/createSources.js';
+import { createRequestScope } from '../src/graph/loaders/createRequestScope.js';
+import { createSources } from '../src/sources/createSources.js';
+import type { Source } from '../src/upstream/Source.js';
+import { naiveLoaders } from './naiveLoaders.js';
 import { startSimulators, type Simulators } from '../src/sim/startSimulators.js';
 
 const { values } = parseArgs({
@@ -59,8 +61,15 @@ function configs(sims: Simulators): ServerConfig[] {
 }
 
 async function gateway(sims: Simulators, naive: boolean) {
-  const sources = createSources(configs(sims), { logger });
-  const graph = createGraph({ sources, limits: { defaultPageSize: 50, maxPageSize: 1000 }, logger, naive });
+  const set = createSources(configs(sims), { logger });
+  const sources = set.list;
+  const graph = createGraph({
+    sources,
+    health: set.health,
+    limits: { defaultPageSize: 50, maxPageSize: 1000 },
+    logger,
+    ...(naive && { loaders: naiveLoaders }),
+  });
   const server = new ApolloServer<GraphContext>({
     typeDefs: graph.typeDefs,
     resolvers: graph.resolvers as never,
@@ -73,7 +82,7 @@ async function gateway(sims: Simulators, naive: boolean) {
     if (res.body.kind !== 'single' || res.body.singleResult.errors) throw new Error(`query failed: ${JSON.stringify(res.body)}`);
     return res.body.singleResult.data as { restoreSessions: { edges: unknown[]; pageInfo: { endCursor: string } } };
   };
-  return { sources, run, close: async () => (await server.stop(), await Promise.all(sources.map((s) => s.close()))) };
+  return { sources, run, close: async () => (await server.stop(), await set.close()) };
 }
 
 const isLogon = (e: { method: string; path: string }) => e.method === 'POST' || /^\/api\/?$/.test(e.path);
@@ -103,12 +112,12 @@ async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
  * the links of the merged page only (the newest 500 across servers), one batched call per server
  * and kind, in parallel. The same work the gateway must do, with no merge bookkeeping of its own.
  */
-async function floorOnce(sources: GraphSource[]): Promise<void> {
+async function floorOnce(sources: Source[]): Promise<void> {
+  const window = { fromMs: null, toMs: null };
   const lists = await Promise.all(
     sources.map(async (s) => {
-      if (s.kind === 'enterprise-manager') return { s, items: (await s.client.listRestoreSessions({ pageSize: 501 })).items as { creationTime: string }[] };
-      const page = await s.client.listRestoreSessions(s.client.capabilities.restoreSessionsOrder ? { orderAsc: false, limit: 501 } : { limit: 501 });
-      return { s, items: page.items as { creationTime: string }[] };
+      const result = await s.listRestoreSessions({ window, order: 'NEWEST_FIRST', limit: 501, conditions: {} }, createRequestScope());
+      return { s, items: result.items };
     }),
   );
   const page = lists
@@ -119,10 +128,16 @@ async function floorOnce(sources: GraphSource[]): Promise<void> {
     sources.flatMap((s): Promise<unknown>[] => {
       const items = page.filter((p) => p.s === s).map((p) => p.item);
       if (items.length === 0) return [];
-      if (s.kind === 'microsoft365') return [s.client.listOrganizations()];
-      const links = (rel: string) =>
-        (items as unknown as { links: { rel: string; href: string }[] }[]).flatMap((i) => i.links.filter((l) => l.rel === rel).map((l) => guidOf(l.href)!));
-      return [s.client.getByUids('BackupServer', links('Up')), s.client.getByUids('VmRestorePoint', links('Related'))];
+      const scope = createRequestScope();
+      const ids = (key: 'backupServerId' | 'restorePointId') =>
+        items.flatMap((i) => (key in i && i[key as keyof typeof i] ? [String(i[key as keyof typeof i])] : []));
+      const calls: Promise<unknown>[] = [];
+      if (items.some((i) => i.entity === 'Microsoft365RestoreSession')) calls.push(s.listAll('Organization', scope));
+      const servers = ids('backupServerId');
+      const points = ids('restorePointId');
+      if (servers.length > 0) calls.push(s.lookup('BackupServer', servers, scope));
+      if (points.length > 0) calls.push(s.lookup('RestorePoint', points, scope));
+      return calls;
     }),
   );
 }

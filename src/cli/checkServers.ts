@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { ServerConfig } from '../config/loadConfig.js';
-import { createSources, type GraphSource } from '../graph/sources/createSources.js';
+import { createSources } from '../sources/createSources.js';
+import type { Source } from '../upstream/Source.js';
 import { isUpstreamError } from '../upstream/errors.js';
 import type { HttpRequestEvent } from '../upstream/http/createHttpClient.js';
 
@@ -54,7 +55,7 @@ function failed(base: ServerCheck, server: ServerConfig, err: unknown, logonAtte
   };
 }
 
-async function checkOne(server: ServerConfig, source: GraphSource, events: HttpRequestEvent[]): Promise<ServerCheck> {
+async function checkOne(server: ServerConfig, source: Source, events: HttpRequestEvent[]): Promise<ServerCheck> {
   const base: ServerCheck = {
     name: server.name,
     kind: server.kind,
@@ -63,7 +64,7 @@ async function checkOne(server: ServerConfig, source: GraphSource, events: HttpR
     reachable: false,
     tls: '-',
     logon: '-',
-    apiVersion: server.kind === 'microsoft365' ? server.apiVersion : null,
+    apiVersion: null,
     serverVersion: null,
     latencyMs: null,
     error: null,
@@ -72,50 +73,25 @@ async function checkOne(server: ServerConfig, source: GraphSource, events: HttpR
     const get = events.filter((e) => e.server === server.name && e.method === 'GET' && e.status !== undefined && e.status < 400).at(-1);
     return get ? Math.round(get.ms * 10) / 10 : null;
   };
-  if (source.kind === 'enterprise-manager') {
-    // Unauthenticated GET /api/ first, so "reachable, TLS, version" are told apart from "logon".
-    let latestVersion: string | undefined;
-    try {
-      latestVersion = (await source.client.ping()).latestVersion;
-    } catch (err) {
-      return failed(base, server, err, false);
-    }
-    const reached = { ...base, reachable: true, tls: tlsOf(server, true), apiVersion: latestVersion ?? null, latencyMs: lastGetMs() };
-    try {
-      await source.client.getLogonInfo();
-    } catch (err) {
-      return failed(reached, server, err, true);
-    }
-    return { ...reached, ok: true, logon: 'ok', latencyMs: lastGetMs() };
-  }
-  try {
-    const ping = await source.client.ping();
-    return {
-      ...base,
-      ok: true,
-      reachable: true,
-      tls: tlsOf(server, true),
-      logon: 'ok',
-      serverVersion: ping.serverVersion ?? null,
-      latencyMs: lastGetMs() ?? ping.latencyMs,
-    };
-  } catch (err) {
-    // VB365 asks for a token before anything else: a response of any kind means reachable.
-    return failed(base, server, err, true);
-  }
+  // The source checks step by step (reach, then logon) and says which step failed.
+  const found = await source.check();
+  const checked = { ...base, apiVersion: found.apiVersion, serverVersion: found.serverVersion };
+  if (found.failedAt !== undefined) return failed({ ...checked, latencyMs: lastGetMs() }, server, found.error, found.failedAt === 'logon');
+  return { ...checked, ok: true, reachable: true, tls: tlsOf(server, true), logon: 'ok', latencyMs: lastGetMs() ?? found.latencyMs };
 }
 
 /**
  * Checks every configured server in parallel: reachable, TLS, logon/token, API version, latency.
- * Each server gets its own client (the same construction as the gateway's), which is closed at the
+ * Each server gets its own source (the same construction as the gateway's), which is closed at the
  * end, so an EM logon session is logged off again.
  */
 export async function checkServers(servers: ServerConfig[]): Promise<ServerCheck[]> {
   const events: HttpRequestEvent[] = [];
-  const sources = createSources(servers, { logger: pino({ level: 'silent' }), onRequest: (e) => events.push(e) });
+  const sources = createSources(servers, { logger: pino({ level: 'silent' }) });
+  for (const source of sources.list) source.subscribe((e) => e.type === 'http' && events.push(e.request));
   try {
-    return await Promise.all(servers.map((server, i) => checkOne(server, sources[i]!, events)));
+    return await Promise.all(servers.map((server, i) => checkOne(server, sources.list[i]!, events)));
   } finally {
-    await Promise.allSettled(sources.map((s) => s.close()));
+    await sources.close();
   }
 }

@@ -1,19 +1,23 @@
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
+import type { RequestScope, Source, SourceHealth } from '../upstream/Source.js';
 import type { ConnectionLimits } from './connectionArgs.js';
 import type { CursorCodec } from './cursor.js';
 import type { Loaders } from './loaders/createLoaders.js';
-import type { GraphSource } from './sources/createSources.js';
 
 /** What every resolver receives, built fresh for each request by `Graph.createContext` (design.md section 2). */
 export interface GraphContext {
   readonly requestId: string | undefined;
   readonly logger: Logger;
   /** Configured servers in configuration order. */
-  readonly sources: readonly GraphSource[];
-  readonly sourceByName: ReadonlyMap<string, GraphSource>;
+  readonly sources: readonly Source[];
+  readonly sourceByName: ReadonlyMap<string, Source>;
+  /** A source's health now (status, last latency, last error, circuit). */
+  health(source: Source): SourceHealth;
   /** Per-request loaders keyed by (source, entity, id) (design.md section 6). */
   readonly loaders: Loaders;
+  /** The request's memory for one source (`RequestScope`): whole collections read once per request. */
+  scope(source: Source): RequestScope;
   readonly limits: ConnectionLimits;
   readonly cursors: CursorCodec;
   /**

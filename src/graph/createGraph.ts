@@ -8,22 +8,25 @@ import type { Resolvers } from './__generated__/resolvers.generated.js';
 import { createCursorCodec } from './cursor.js';
 import { createFormatError } from './errors/createFormatError.js';
 import type { GraphContext } from './GraphContext.js';
-import { createLoaders } from './loaders/createLoaders.js';
+import { createLoaders, type LoaderFactory } from './loaders/createLoaders.js';
+import { createRequestScope } from './loaders/createRequestScope.js';
 import { createPartialErrorsPlugin } from './createPartialErrorsPlugin.js';
 import { connectionResolvers } from './resolvers/connectionResolvers.js';
 import { dateTimeScalar } from './resolvers/dateTimeScalar.js';
 import { entityResolvers } from './resolvers/entityResolvers.js';
 import { queryResolvers } from './resolvers/queryResolvers.js';
-import type { GraphSource } from './sources/createSources.js';
+import type { RequestScope, Source, SourceHealth } from '../upstream/Source.js';
 
 export interface CreateGraphOptions {
-  sources: GraphSource[];
+  sources: readonly Source[];
+  /** A source's health now (`SourceSet.health` of src/sources). */
+  health(name: string): SourceHealth;
   limits: { defaultPageSize: number; maxPageSize: number };
   /** Cursor signing secret (config `cursorSecret`); without it each instance signs with a random key. */
   cursorSecret?: string;
   logger: Logger;
-  /** Bypass loaders and batching: one upstream call per link (the benchmark's comparison mode). */
-  naive?: boolean;
+  /** The loaders of each request. Default {@link createLoaders}; the benchmark passes its unbatched ones. */
+  loaders?: LoaderFactory;
   /** Called once per executed loader batch with its key count (metrics). */
   onLoaderBatch?: (loader: string, size: number) => void;
 }
@@ -70,7 +73,8 @@ export function loadTypeDefs(): DocumentNode {
 
 /**
  * The graph layer (design.md section 2): schema, resolvers, and the per-request context the
- * serving layer hands to Apollo. Knows nothing of HTTP: sources come built from `createSources`.
+ * serving layer hands to Apollo. Knows nothing of HTTP or of any one API: sources are the source
+ * contract's (`src/upstream/Source.ts`), built by `src/sources/createSources.ts`.
  */
 export function createGraph(options: CreateGraphOptions): Graph {
   const names = new Set<string>();
@@ -90,19 +94,32 @@ export function createGraph(options: CreateGraphOptions): Graph {
   return {
     typeDefs: loadTypeDefs(),
     resolvers,
-    createContext: (init = {}) => ({
-      requestId: init.requestId,
-      logger: init.logger ?? options.logger,
-      sources: options.sources,
-      sourceByName,
-      loaders: createLoaders({
-        ...(options.naive !== undefined && { naive: options.naive }),
-        ...(options.onLoaderBatch !== undefined && { onLoaderBatch: options.onLoaderBatch }),
-      }),
-      limits,
-      cursors,
-      partialErrors: [],
-    }),
+    createContext: (init = {}) => {
+      const scopes = new Map<string, RequestScope>();
+      const scope = (source: Source): RequestScope => {
+        let s = scopes.get(source.name);
+        if (s === undefined) {
+          s = createRequestScope();
+          scopes.set(source.name, s);
+        }
+        return s;
+      };
+      return {
+        requestId: init.requestId,
+        logger: init.logger ?? options.logger,
+        sources: options.sources,
+        sourceByName,
+        health: (source) => options.health(source.name),
+        scope,
+        loaders: (options.loaders ?? createLoaders)({
+          scope,
+          ...(options.onLoaderBatch !== undefined && { onLoaderBatch: options.onLoaderBatch }),
+        }),
+        limits,
+        cursors,
+        partialErrors: [],
+      };
+    },
     plugins: [createPartialErrorsPlugin()],
     formatError: createFormatError(options.logger),
   };

@@ -1,34 +1,48 @@
-import type { EmBackupServer, EmRestoreSession, EmVmRestorePoint } from '../upstream/em/types.js';
-import type { VboOrganization, VboRestorePoint, VboRestoreSession, VboRestoreSessionEvent } from '../upstream/vbo/types.js';
-import type { GlobalIdType } from './globalId.js';
-import type { EmGraphSource, GraphSource, VboGraphSource } from './sources/createSources.js';
+import type {
+  BackupServerRecord,
+  EmRestoreSessionRecord,
+  EntityRecord,
+  M365RestorePointRecord,
+  M365RestoreSessionRecord,
+  OrganizationRecord,
+  SessionEventRecord,
+  Source,
+  VmRestorePointRecord,
+} from '../upstream/Source.js';
+
+/** A configured server as the `Source` type resolves it. */
+export type SourceParent = Source;
 
 /**
- * Parent value of an entity type (design.md section 9.3): the upstream wire value as the client
- * returned it, plus the server it came from (links resolve on that server only) and the GraphQL
- * type, which `Node.__resolveType` and the interfaces read. Renames and links are field resolvers.
+ * Parent value of an entity type (design.md section 9.3): the source contract's domain record as
+ * the source returned it, plus the source it came from (links resolve on that source only) and
+ * the GraphQL type (the record's entity), which `Node.__resolveType` and the interfaces read.
  */
-export interface Sourced<T, N extends GlobalIdType, S extends GraphSource = GraphSource> {
-  readonly type: N;
-  readonly source: S;
-  readonly value: T;
+export interface Sourced<R extends EntityRecord> {
+  readonly type: R['entity'];
+  readonly source: Source;
+  readonly value: R;
 }
 
-export type EmRestoreSessionParent = Sourced<EmRestoreSession, 'EnterpriseManagerRestoreSession', EmGraphSource>;
-export type M365RestoreSessionParent = Sourced<VboRestoreSession, 'Microsoft365RestoreSession', VboGraphSource>;
+export type EmRestoreSessionParent = Sourced<EmRestoreSessionRecord>;
+export type M365RestoreSessionParent = Sourced<M365RestoreSessionRecord>;
 export type RestoreSessionParent = EmRestoreSessionParent | M365RestoreSessionParent;
-export type BackupServerParent = Sourced<EmBackupServer, 'BackupServer', EmGraphSource>;
-export type VmRestorePointParent = Sourced<EmVmRestorePoint, 'VmRestorePoint', EmGraphSource>;
-export type M365RestorePointParent = Sourced<VboRestorePoint, 'Microsoft365RestorePoint', VboGraphSource>;
+export type BackupServerParent = Sourced<BackupServerRecord>;
+export type VmRestorePointParent = Sourced<VmRestorePointRecord>;
+export type M365RestorePointParent = Sourced<M365RestorePointRecord>;
 export type RestorePointParent = VmRestorePointParent | M365RestorePointParent;
-export type OrganizationParent = Sourced<VboOrganization, 'Organization', VboGraphSource>;
-/** Events are addressed through their session (VB365 has no event route without it). */
-export type M365EventParent = Sourced<VboRestoreSessionEvent, 'Microsoft365RestoreSessionEvent', VboGraphSource> & { readonly sessionId: string };
+export type OrganizationParent = Sourced<OrganizationRecord>;
+export type M365EventParent = Sourced<SessionEventRecord>;
 export type EntityParent = RestoreSessionParent | BackupServerParent | RestorePointParent | OrganizationParent | M365EventParent;
+
+/** The parent of a record: what every list, lookup and link resolver returns. */
+export function sourced<R extends EntityRecord>(source: Source, value: R): Sourced<R> {
+  return { type: value.entity, source, value } as Sourced<R>;
+}
 
 /** `SourceError` as resolvers build it. */
 export interface SourceErrorParent {
-  source: GraphSource;
+  source: Source;
   code: string;
   message: string;
   httpStatus: number | null;
@@ -37,7 +51,7 @@ export interface SourceErrorParent {
 
 /** `SourceOutcome` as resolvers build it. */
 export interface SourceOutcomeParent {
-  source: GraphSource;
+  source: Source;
   status: 'OK' | 'FAILED' | 'SKIPPED';
   contributed: number;
   error: SourceErrorParent | null;
@@ -58,4 +72,4 @@ export interface ConnectionParent<N> {
 }
 
 /** Anything `Node` can be: an entity or a configured server. */
-export type NodeParent = EntityParent | GraphSource;
+export type NodeParent = EntityParent | SourceParent;

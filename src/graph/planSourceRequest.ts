@@ -1,4 +1,7 @@
+import type { TimeWindow } from '../upstream/Source.js';
 import type { SortKey, TimeOrder } from './sortKey.js';
+
+export type { TimeWindow };
 
 /** Where a page starts: the sort key of the previous page's last item and its tie count (see `MergeResult.endTies`). */
 export interface PagePosition {
@@ -8,12 +11,6 @@ export interface PagePosition {
    * itself included). They were all returned already, and the upstream will send them again.
    */
   ties: number;
-}
-
-/** Half-open creation time window [fromMs, toMs) in epoch ms; null bounds are open. */
-export interface TimeWindow {
-  fromMs: number | null;
-  toMs: number | null;
 }
 
 /** What to ask one server for, for one page of a merged list. */

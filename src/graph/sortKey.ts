@@ -1,10 +1,11 @@
+import type { TimeOrder } from '../upstream/Source.js';
 import { badUserInput } from './badUserInput.js';
 
 /**
- * Direction of a time-ordered merged list. Same spelling as the schema's `RestoreSessionOrder` and
- * `RestorePointOrder`, so the generated enum types are assignable to it.
+ * Direction of a time-ordered merged list: the contract's, spelled as the schema's
+ * `RestoreSessionOrder` and `RestorePointOrder`, so the generated enum types are assignable to it.
  */
-export type TimeOrder = 'NEWEST_FIRST' | 'OLDEST_FIRST';
+export type { TimeOrder };
 
 /**
  * Position of an item in a merged list: (creation time, source name, Veeam id). Time alone is not

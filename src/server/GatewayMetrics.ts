@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HttpRequestEvent } from '../upstream/http/createHttpClient.js';
+import type { SourceEvent } from '../upstream/Source.js';
 
 /** Outcome label of a GraphQL operation. */
 export type OperationOutcome = 'success' | 'partial' | 'error' | 'rejected';
@@ -39,12 +40,6 @@ export const METRIC_NAMES = {
  * `other`, so a client generating names cannot blow up the series count of the registry.
  */
 const MAX_OPERATION_NAMES = 200;
-
-/** EM logon (`POST /api/sessionMngr/`) and VB365 token (`POST /vN/token`) requests, by path. */
-const LOGON_PATHS: ReadonlyArray<[RegExp, string]> = [
-  [/\/sessionMngr\/?(\?|$)/i, 'em_logon'],
-  [/\/v\d+\/token(\?|$)/i, 'vbo_token'],
-];
 
 /**
  * The Prometheus metrics of one gateway instance, in a registry of its own (never prom-client's
@@ -164,7 +159,13 @@ export class GatewayMetrics {
     this.operationDuration.observe({ operation, outcome }, seconds);
   }
 
-  /** The `onRequest` hook of the upstream HTTP clients. */
+  /** Every source's outcome events (`Source.subscribe`): HTTP attempts and logons. */
+  recordSourceEvent(event: SourceEvent): void {
+    if (event.type === 'http') this.recordUpstream(event.request);
+    else if (event.type === 'logon') this.upstreamLogons.inc({ source: event.source, kind: event.logon, outcome: event.outcome });
+  }
+
+  /** One HTTP attempt to a Veeam server. */
   recordUpstream(event: HttpRequestEvent): void {
     const status = event.status !== undefined ? String(event.status) : (event.errorCode ?? 'error');
     this.upstreamRequests.inc({ source: event.server, method: event.method, status });
@@ -172,13 +173,6 @@ export class GatewayMetrics {
     if (event.status === undefined) this.upstreamErrors.inc({ source: event.server, code: event.errorCode ?? 'UPSTREAM_UNREACHABLE' });
     else if (event.status >= 400) this.upstreamErrors.inc({ source: event.server, code: `HTTP_${event.status}` });
     if (event.willRetry) this.upstreamRetries.inc({ source: event.server });
-    if (event.method === 'POST') {
-      const logon = LOGON_PATHS.find(([re]) => re.test(event.path));
-      if (logon) {
-        const ok = event.status !== undefined && event.status >= 200 && event.status < 300;
-        this.upstreamLogons.inc({ source: event.server, kind: logon[1], outcome: ok ? 'success' : 'failure' });
-      }
-    }
   }
 
   /** The `onLoaderBatch` hook of the graph. */

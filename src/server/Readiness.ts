@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { GraphSource } from '../graph/sources/createSources.js';
+import type { Source, SourceHealth } from '../upstream/Source.js';
 
 /** One source as `/readyz` reports it. */
 export interface SourceReadiness {
   name: string;
-  kind: GraphSource['kind'];
-  status: GraphSource['health']['status'];
+  kind: Source['kind'];
+  status: SourceHealth['status'];
   lastLatencyMs: number | null;
   lastError: { code: string; message: string } | null;
   lastCheckedAt: string | null;
@@ -49,7 +49,8 @@ export class Readiness {
   private closing = false;
 
   constructor(
-    private readonly sources: readonly GraphSource[],
+    private readonly sources: readonly Source[],
+    private readonly health: (name: string) => SourceHealth,
     private readonly options: ReadinessOptions,
   ) {
     this.now = options.now ?? Date.now;
@@ -73,39 +74,37 @@ export class Readiness {
 
   /** The current state, without probing. */
   report(): ReadinessReport {
-    const sources = this.sources.map((s): SourceReadiness => ({
-      name: s.name,
-      kind: s.kind,
-      status: s.health.status,
-      lastLatencyMs: s.health.lastLatencyMs ?? null,
-      lastError: s.health.lastError ? { code: s.health.lastError.code, message: s.health.lastError.message } : null,
-      lastCheckedAt: s.health.lastCheckedAt ?? null,
-    }));
+    const sources = this.sources.map((s): SourceReadiness => {
+      const health = this.health(s.name);
+      return {
+        name: s.name,
+        kind: s.kind,
+        status: health.status,
+        lastLatencyMs: health.lastLatencyMs ?? null,
+        lastError: health.lastError ? { code: health.lastError.code, message: health.lastError.message } : null,
+        lastCheckedAt: health.lastCheckedAt ?? null,
+      };
+    });
     if (this.closing) return { ready: false, reason: 'shutting down', sources };
     const up = sources.filter((s) => s.status === 'UP').length;
     if (up > 0) return { ready: true, sources };
     return { ready: false, reason: `none of the ${sources.length} configured servers is reachable`, sources };
   }
 
-  private isStale(source: GraphSource): boolean {
+  private isStale(source: Source): boolean {
     if (this.probes.has(source.name)) return false;
-    const at = source.health.lastCheckedAt === undefined ? NaN : Date.parse(source.health.lastCheckedAt);
-    return source.health.status === 'UNKNOWN' || Number.isNaN(at) || this.now() - at >= this.staleAfterMs;
+    const health = this.health(source.name);
+    const at = health.lastCheckedAt === undefined ? NaN : Date.parse(health.lastCheckedAt);
+    return health.status === 'UNKNOWN' || Number.isNaN(at) || this.now() - at >= this.staleAfterMs;
   }
 
-  private probe(source: GraphSource): Promise<void> {
+  private probe(source: Source): Promise<void> {
     const running = this.probes.get(source.name);
     if (running) return running;
-    const call: Promise<unknown> = source.client.ping();
-    const done = call.then(
-      () => undefined,
-      (err: unknown) => {
-        // The HTTP layer already marked the source DOWN when no response came; a failure it cannot
-        // see (refused token, undecodable body) is recorded here so /readyz tells the truth.
-        source.recordFailure(err);
-        this.options.logger.debug({ source: source.name, err }, 'readiness probe failed');
-      },
-    );
+    // A failed probe reaches the health record through the source's own failure event.
+    const done = source.ping().catch((err: unknown) => {
+      this.options.logger.debug({ source: source.name, err }, 'readiness probe failed');
+    });
     const tracked = done.finally(() => this.probes.delete(source.name));
     this.probes.set(source.name, tracked);
     return tracked;

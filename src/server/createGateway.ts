@@ -11,7 +11,8 @@ import type { GatewayConfig } from '../config/loadConfig.js';
 import { createGraph } from '../graph/createGraph.js';
 import { createFormatError } from '../graph/errors/createFormatError.js';
 import { buildGraphSubgraphSchema } from '../graph/federation/buildGraphSubgraphSchema.js';
-import { createSources, type GraphSource } from '../graph/sources/createSources.js';
+import { createSources } from '../sources/createSources.js';
+import type { Source, SourceHealth } from '../upstream/Source.js';
 import { createCostLimitPlugin } from './createCostLimitPlugin.js';
 import { createDepthLimitRule } from './createDepthLimitRule.js';
 import { createLogger } from './createLogger.js';
@@ -37,7 +38,8 @@ export interface GatewayGraph {
 
 /** Builds the graph over the sources; `createGraph` of `src/graph` in production, a stand-in in tests. */
 export type GraphFactory = (options: {
-  sources: GraphSource[];
+  sources: readonly Source[];
+  health(name: string): SourceHealth;
   limits: { defaultPageSize: number; maxPageSize: number };
   cursorSecret?: string;
   logger: Logger;
@@ -71,7 +73,7 @@ export interface Gateway {
   /** GraphiQL page, `${url}/graphiql`. */
   graphiqlUrl: string;
   server: http.Server;
-  sources: readonly GraphSource[];
+  sources: readonly Source[];
   metrics: GatewayMetrics;
   readiness: Readiness;
   logger: Logger;
@@ -118,16 +120,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   for (const warning of config.warnings) logger.warn(warning);
 
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const sources = createSources(config.servers, {
-    logger,
-    onRequest: (event) => metrics.recordUpstream(event),
-    ...(options.now ? { now: options.now } : {}),
-  });
+  const set = createSources(config.servers, { logger, ...(options.now ? { now: options.now } : {}) });
+  const sources = set.list;
+  for (const source of sources) source.subscribe((event) => metrics.recordSourceEvent(event));
   metrics.watchSources(
-    () => sources.map((s) => ({ name: s.name, kind: s.kind, status: s.health.status })),
-    () => sources.flatMap((s) => (s.kind === 'microsoft365' ? [{ source: s.name, ...s.client.tokenStats() }] : [])),
+    () => sources.map((s) => ({ name: s.name, kind: s.kind, status: set.health(s.name).status })),
+    () =>
+      sources.flatMap((s) => {
+        const stats = s.grantStats();
+        return stats === undefined ? [] : [{ source: s.name, ...stats }];
+      }),
   );
-  const readiness = new Readiness(sources, { logger, ...(options.now ? { now: options.now } : {}), ...options.readiness });
+  const readiness = new Readiness(sources, set.health, { logger, ...(options.now ? { now: options.now } : {}), ...options.readiness });
   const closeSources = async (): Promise<void> => {
     const results = await Promise.allSettled(sources.map((s) => s.close()));
     results.forEach((r, i) => {
@@ -139,6 +143,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   try {
     const graph = (options.createGraph ?? createGraph)({
       sources,
+      health: set.health,
       limits: { defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize },
       ...(config.cursorSecret !== undefined ? { cursorSecret: config.cursorSecret } : {}),
       logger,

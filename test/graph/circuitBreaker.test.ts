@@ -84,8 +84,8 @@ describe('circuit breaker through the graph: one dead server', () => {
     });
     expect(s.sources.filter((x) => x.name !== DEAD).every((x) => x.status === 'UP')).toBe(true);
     // Readiness and metrics see DOWN; the schema says why.
-    expect(h.sources.find((x) => x.name === DEAD)!.health.status).toBe('DOWN');
-    expect(h.sources.find((x) => x.name === DEAD)!.health.circuit).toEqual({
+    expect(h.health(DEAD).status).toBe('DOWN');
+    expect(h.health(DEAD).circuit).toEqual({
       state: 'open',
       openedAt: new Date(t0).toISOString(),
       until: new Date(t0 + COOLDOWN).toISOString(),
@@ -103,6 +103,6 @@ describe('circuit breaker through the graph: one dead server', () => {
     expect(dead().log.count()).toBeGreaterThan(before);
     const s = (await h.run(SOURCES)).data as unknown as SourcesResult;
     expect(s.sources.find((x) => x.name === DEAD)).toEqual({ name: DEAD, status: 'UP', lastError: null });
-    expect(h.sources.find((x) => x.name === DEAD)!.health.circuit).toEqual({ state: 'closed' });
+    expect(h.health(DEAD).circuit).toEqual({ state: 'closed' });
   });
 });

@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import { DEFAULT_HTTP, type ServerConfig } from '../../src/config/loadConfig.js';
 import { createGraph, type CreateGraphOptions, type Graph } from '../../src/graph/createGraph.js';
 import type { GraphContext } from '../../src/graph/GraphContext.js';
-import { createSources, type GraphSource } from '../../src/graph/sources/createSources.js';
+import { createSources } from '../../src/sources/createSources.js';
+import type { Source, SourceHealth } from '../../src/upstream/Source.js';
 import { startSimulators, type Simulators, type StartSimulatorsOptions } from '../../src/sim/startSimulators.js';
 
 /** Config entries for every simulated server, with test-sized HTTP settings. */
@@ -41,7 +42,9 @@ export function memoryLogger(): LogLines {
 
 export interface GraphHarness {
   sims: Simulators;
-  sources: GraphSource[];
+  sources: Source[];
+  /** A source's health now, as `Source.status` and readiness see it. */
+  health(name: string): SourceHealth;
   graph: Graph;
   server: ApolloServer<GraphContext>;
   logs: LogLines;
@@ -65,7 +68,7 @@ export interface GraphHarness {
 export interface HarnessOptions {
   sims?: StartSimulatorsOptions;
   http?: Partial<{ totalMs: number; retries: number }>;
-  graph?: Partial<Omit<CreateGraphOptions, 'sources' | 'logger'>>;
+  graph?: Partial<Omit<CreateGraphOptions, 'sources' | 'health' | 'logger'>>;
   now?: () => number;
   /** Edit the generated server configs (e.g. a wrong password) before the sources are built. */
   configs?: (configs: ServerConfig[]) => ServerConfig[];
@@ -76,13 +79,15 @@ const isLogon = (line: { method: string; path: string }) => (line.method === 'PO
 export async function startGraph(options: HarnessOptions = {}): Promise<GraphHarness> {
   const sims = await startSimulators({ em: 3, vbo: ['v8', 'v6'], sessionsPerServer: 300, seed: 5, ...options.sims });
   const logs = memoryLogger();
-  const sources = createSources((options.configs ?? ((c) => c))(serverConfigs(sims, options.http)), {
+  const set = createSources((options.configs ?? ((c) => c))(serverConfigs(sims, options.http)), {
     logger: logs.logger,
     ...(options.now && { now: options.now }),
     sleep: async () => {},
   });
+  const sources = set.list;
   const graph = createGraph({
     sources,
+    health: set.health,
     limits: { defaultPageSize: 50, maxPageSize: 1000 },
     cursorSecret: 'test-secret',
     logger: logs.logger,
@@ -99,6 +104,7 @@ export async function startGraph(options: HarnessOptions = {}): Promise<GraphHar
   return {
     sims,
     sources,
+    health: set.health,
     graph,
     server,
     logs,
@@ -112,7 +118,7 @@ export async function startGraph(options: HarnessOptions = {}): Promise<GraphHar
     logons: () => Object.fromEntries(entries().map(([n, e]) => [n, e.filter(isLogon).length])),
     async close() {
       await server.stop();
-      await Promise.allSettled(sources.map((s) => s.close()));
+      await set.close();
       await sims.close();
     },
   };

@@ -98,7 +98,7 @@ describe('partial results: one failing server, the others answer', () => {
   it('an unexpected error is masked to INTERNAL_SERVER_ERROR and logged in full', async () => {
     h = await startGraph({ sims: { sessionsPerServer: 40 } });
     // A closed VboClient throws a plain Error: not an upstream failure, a gateway bug.
-    await h.sources[3]!.client.close();
+    await h.sources[3]!.close();
     const r = (await h.run(QUERY)) as Result;
     expect(r.data!.restoreSessions.sourceErrors).toEqual([
       { source: { name: 'm365-1' }, code: 'INTERNAL_SERVER_ERROR', message: 'm365-1: Internal server error', httpStatus: null, retryable: false },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startGraph, type GraphHarness } from './graphHarness.js';
+import { naiveLoaders } from '../../bench/naiveLoaders.js';
 
 /** The 500-session query of issue 5, every link of the page selected. */
 export const PAGE_500 = `query Page($after: String) {
@@ -31,7 +32,7 @@ describe('request budget (issue 5)', () => {
   let naive: GraphHarness;
   beforeAll(async () => {
     h = await startGraph();
-    naive = await startGraph({ graph: { naive: true } });
+    naive = await startGraph({ graph: { loaders: naiveLoaders } });
   });
   afterAll(async () => {
     await h?.close();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { guidOf } from '../../src/graph/loaders/createLoaders.js';
-import { normalizeResult, normalizeState, wireSpelling } from '../../src/graph/sessionStatus.js';
-import { inclusiveUpperBound, toDateTime, wireTimeMs } from '../../src/graph/wireTime.js';
+import { guidOf } from '../../src/upstream/em/emLinks.js';
+import { normalizeResult, normalizeState, wireSpelling } from '../../src/upstream/sessionStatus.js';
+import { inclusiveUpperBound, toDateTime, wireTimeMs } from '../../src/upstream/wireTime.js';
 
 describe('wire times', () => {
   it('floors to milliseconds whatever the fraction length or zone', () => {

@@ -2,8 +2,8 @@ import { badUserInput } from '../badUserInput.js';
 import { parseConnectionArgs } from '../connectionArgs.js';
 import { cursorFingerprint } from '../cursor.js';
 import type { GraphContext } from '../GraphContext.js';
-import type { M365EventParent, PageInfoParent } from '../mappers.js';
-import type { VboGraphSource } from '../sources/createSources.js';
+import { sourced, type M365EventParent, type PageInfoParent } from '../mappers.js';
+import type { Source } from '../../upstream/Source.js';
 
 export interface EventsPage {
   edges: { cursor: string; node: M365EventParent }[];
@@ -12,13 +12,13 @@ export interface EventsPage {
 }
 
 /**
- * A page of a session's events. VB365 lists events in their `order` and pages them by offset in
- * every version (veeam-api.md Part 2 section 4), and events of a session only grow at the end, so
- * the cursor is the offset after the last event: one call of `first + 1` per page.
+ * A page of a session's events (`Source.listSessionEvents`). Events are listed in their order and
+ * paged by offset, and events of a session only grow at the end, so the cursor is the offset
+ * after the last event: one call of `first + 1` per page.
  */
 export async function eventsConnection(
   context: GraphContext,
-  source: VboGraphSource,
+  source: Source,
   sessionId: string,
   args: { first?: number | null; after?: string | null },
 ): Promise<EventsPage> {
@@ -31,11 +31,11 @@ export async function eventsConnection(
       throw badUserInput('Invalid cursor: it does not belong to this list. Start again without `after`.');
     offset = position;
   }
-  const page = await source.client.listRestoreSessionEvents(sessionId, { offset, limit: first + 1 });
+  const page = await source.listSessionEvents(sessionId, { offset, limit: first + 1 });
   const items = page.items.slice(0, first);
   const edges = items.map((value, i) => ({
     cursor: context.cursors.encode(fingerprint, { key: [offset + i + 1], ties: 0 }),
-    node: { type: 'Microsoft365RestoreSessionEvent' as const, source, value, sessionId },
+    node: sourced(source, value),
   }));
   return {
     edges,

@@ -2,11 +2,11 @@ import { cursorFingerprint } from '../cursor.js';
 import { parseConnectionArgs, type RawConnectionArgs } from '../connectionArgs.js';
 import { graphQLErrorOf, sourceErrorOf } from '../errors/upstreamGraphQLError.js';
 import type { GraphContext } from '../GraphContext.js';
-import type { ConnectionParent, SourceErrorParent, SourceOutcomeParent } from '../mappers.js';
+import { sourced, type ConnectionParent, type Sourced, type SourceErrorParent, type SourceOutcomeParent } from '../mappers.js';
 import { mergeSorted, type SourceBatch } from '../mergeSorted.js';
-import { planSourceRequest, type PagePosition, type SourceRequestPlan, type TimeWindow } from '../planSourceRequest.js';
+import { planSourceRequest, type PagePosition, type SourceRequestPlan } from '../planSourceRequest.js';
 import { compareSortKeys, sortKeyFromTuple, sortKeyToTuple, type SortKey, type TimeOrder } from '../sortKey.js';
-import type { GraphSource } from '../sources/createSources.js';
+import type { EntityRecord, Source, TimeWindow } from '../../upstream/Source.js';
 
 /** What one server answered to its plan. */
 export interface FetchedBatch<T> {
@@ -14,9 +14,11 @@ export interface FetchedBatch<T> {
   items: T[];
   /** True when these are ALL the items of the window (the server has nothing more to give). */
   complete: boolean;
+  /** Conditions the server could not apply, as a predicate (applied after tie counting); absent: keep all. */
+  keep?: (item: T) => boolean;
 }
 
-export interface MergedConnectionInput<T, N> {
+export interface MergedConnectionInput<T extends EntityRecord> {
   context: GraphContext;
   /** The field's response path, for the errors of failing servers. */
   path: readonly (string | number)[];
@@ -28,13 +30,9 @@ export interface MergedConnectionInput<T, N> {
   args: RawConnectionArgs;
   window: TimeWindow;
   /** The servers to ask; every other configured server is reported SKIPPED. */
-  asked: readonly GraphSource[];
-  fetch(source: GraphSource, plan: SourceRequestPlan): Promise<FetchedBatch<T>>;
+  asked: readonly Source[];
+  fetch(source: Source, plan: SourceRequestPlan): Promise<FetchedBatch<T>>;
   timeOf(item: T): number;
-  nativeIdOf(item: T): string;
-  /** Conditions the server could not apply, decided per batch (may need lookups, e.g. organizations). */
-  keep?(source: GraphSource, items: readonly T[]): Promise<(item: T) => boolean>;
-  toNode(source: GraphSource, item: T): N;
   /**
    * For lists of one server (`BackupServer.restoreSessions`...): a failure nulls the field with its
    * error instead of an empty page with the failure in-band.
@@ -51,7 +49,7 @@ interface Tagged<T> {
 }
 
 interface Answer<T> {
-  source: GraphSource;
+  source: Source;
   batch?: SourceBatch<Tagged<T>>;
   limit?: number;
   error?: SourceErrorParent;
@@ -67,7 +65,7 @@ const MAX_REFETCH_ROUNDS = 4;
  * a larger limit, and every edge gets a keyset cursor. A failing server does not fail the page: it
  * is reported in `outcomes`/`sourceErrors` and, once, in the response's `errors` with `path`.
  */
-export async function mergedConnection<T, N>(input: MergedConnectionInput<T, N>): Promise<ConnectionParent<N>> {
+export async function mergedConnection<T extends EntityRecord>(input: MergedConnectionInput<T>): Promise<ConnectionParent<Sourced<T>>> {
   const { context, order } = input;
   const { first, after } = parseConnectionArgs(input.args, context.limits);
   const fingerprint = cursorFingerprint(input.connection, input.fingerprintFilter, order);
@@ -77,17 +75,16 @@ export async function mergedConnection<T, N>(input: MergedConnectionInput<T, N>)
     position = { key: sortKeyFromTuple(decoded.key), ties: decoded.ties };
   }
 
-  const ask = async (source: GraphSource, limit?: number): Promise<Answer<T>> => {
+  const ask = async (source: Source, limit?: number): Promise<Answer<T>> => {
     const plan = planSourceRequest({ source: source.name, order, first, after: position, window: input.window });
     if (plan === null) return { source, batch: { source: source.name, items: [], limit: Infinity } };
     if (limit !== undefined) plan.limit = Math.max(plan.limit, limit);
     try {
       const fetched = await input.fetch(source, plan);
-      const keep = input.keep ? await input.keep(source, fetched.items) : () => true;
-      const items = fetched.items.map((item) => ({ item, keep: keep(item), timeMs: input.timeOf(item), nativeId: input.nativeIdOf(item) }));
+      const keep = fetched.keep ?? (() => true);
+      const items = fetched.items.map((item) => ({ item, keep: keep(item), timeMs: input.timeOf(item), nativeId: item.nativeId.toLowerCase() }));
       return { source, batch: { source: source.name, items, limit: fetched.complete ? Infinity : plan.limit }, limit: plan.limit };
     } catch (err) {
-      source.recordFailure(err);
       return { source, error: sourceErrorOf(source, err, context.logger) };
     }
   };
@@ -129,7 +126,7 @@ export async function mergedConnection<T, N>(input: MergedConnectionInput<T, N>)
     }
     return {
       cursor: context.cursors.encode(fingerprint, { key: sortKeyToTuple(m.key), ties: tiesAt(index, m.key, order) }),
-      node: input.toNode(answer.source, m.item.item),
+      node: sourced(answer.source, m.item.item),
     };
   });
 

@@ -1,8 +1,7 @@
 import { badUserInput } from '../badUserInput.js';
 import type { RestoreSessionFilter, RestoreSessionResult, RestoreSessionState } from '../__generated__/resolvers.generated.js';
 import { decodeGlobalId, type GlobalIdParts } from '../globalId.js';
-import type { TimeWindow } from '../planSourceRequest.js';
-import type { GraphSource } from '../sources/createSources.js';
+import { holds, type SessionCondition, type SessionConditions, type Source, type TimeWindow } from '../../upstream/Source.js';
 
 /** A validated `RestoreSessionFilter` (or `RestorePointFilter`): times in ms, ids decoded, sets. */
 export interface ParsedFilter {
@@ -32,7 +31,7 @@ export function parseDateTimeInput(value: string, argumentName: string): number 
 }
 
 /** Validates a filter against the configured servers; every problem is `BAD_USER_INPUT`. */
-export function parseFilter(filter: AnyFilter | null | undefined, sources: ReadonlyMap<string, GraphSource>): ParsedFilter {
+export function parseFilter(filter: AnyFilter | null | undefined, sources: ReadonlyMap<string, Source>): ParsedFilter {
   const f = filter ?? {};
   let names: Set<string> | null = null;
   if (f.sources !== undefined && f.sources !== null) {
@@ -75,27 +74,34 @@ export function restrictFilter(filter: ParsedFilter, to: { source: string; backu
   };
 }
 
+/** The conditions a filter puts on one list, in the source contract's terms (ids as native ids). */
+export function conditionsOf(filter: ParsedFilter): SessionConditions {
+  return {
+    ...(filter.vmName !== null && { vmName: filter.vmName }),
+    ...(filter.backupServer !== null && { backupServerId: filter.backupServer.nativeId }),
+    ...(filter.organization !== null && { organizationId: filter.organization.nativeId }),
+    ...(filter.states !== null && { states: filter.states }),
+    ...(filter.results !== null && { results: filter.results }),
+  };
+}
+
 /**
- * The servers a filter lets through: by name, and by kind for conditions only one API has (vmName
- * and backupServer are EM's, organization VB365's); an id condition also pins its own server.
- * An empty `states`/`results` list matches nothing, so nobody is asked.
+ * The servers a filter lets through: by name; by what each source's entities can match at all
+ * (`SourceDescription.sessionConditions`: a VM name never matches a Microsoft 365 session, an
+ * organization never an EM one); an id condition also pins its own server. An empty
+ * `states`/`results` list matches nothing, so nobody is asked.
  */
-export function askedSources(
-  filter: ParsedFilter,
-  sources: readonly GraphSource[],
-  kinds: readonly GraphSource['kind'][] = ['enterprise-manager', 'microsoft365'],
-): GraphSource[] {
+export function askedSources(filter: ParsedFilter, sources: readonly Source[], list: 'RestoreSession' | 'RestorePoint'): Source[] {
   if (filter.empty || filter.states?.size === 0 || filter.results?.size === 0 || filter.sources?.size === 0) return [];
+  const wanted = Object.keys(conditionsOf(filter)) as SessionCondition[];
   return sources.filter((s) => {
-    if (!kinds.includes(s.kind)) return false;
+    const d = s.describe();
+    if (!holds(d, list)) return false;
     if (filter.sources !== null && !filter.sources.has(s.name)) return false;
-    if (s.kind === 'enterprise-manager') {
-      if (filter.organization !== null) return false;
-      if (filter.backupServer !== null && filter.backupServer.source !== s.name) return false;
-    } else {
-      if (filter.vmName !== null || filter.backupServer !== null) return false;
-      if (filter.organization !== null && filter.organization.source !== s.name) return false;
-    }
+    const possible: ReadonlySet<string> = list === 'RestoreSession' ? d.sessionConditions : d.pointConditions;
+    if (wanted.some((c) => !possible.has(c))) return false;
+    if (filter.backupServer !== null && filter.backupServer.source !== s.name) return false;
+    if (filter.organization !== null && filter.organization.source !== s.name) return false;
     return true;
   });
 }

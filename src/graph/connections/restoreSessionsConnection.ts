@@ -1,19 +1,12 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { responsePathAsArray } from 'graphql';
-import type { EmRestoreSession } from '../../upstream/em/types.js';
-import type { VboRestoreSession } from '../../upstream/vbo/types.js';
-import { emSession, m365Session } from '../entities.js';
+import { wireTimeMs, type RestoreSessionRecord, type SessionCondition, type Source } from '../../upstream/Source.js';
 import type { GraphContext } from '../GraphContext.js';
 import type { ConnectionParent, RestoreSessionParent } from '../mappers.js';
-import { normalizeResult, normalizeState } from '../sessionStatus.js';
+import type { SourceRequestPlan } from '../planSourceRequest.js';
 import type { TimeOrder } from '../sortKey.js';
-import type { GraphSource } from '../sources/createSources.js';
-import { wireTimeMs } from '../wireTime.js';
-import { fetchEmRestoreSessions, fetchVboRestoreSessions } from './fetchRestoreSessions.js';
-import { mergedConnection } from './mergedConnection.js';
-import { askedSources, fingerprintOf, type ParsedFilter } from './restoreSessionFilter.js';
-
-type WireSession = EmRestoreSession | VboRestoreSession;
+import type { FetchedBatch } from './mergedConnection.js';
+import { conditionsOf, type ParsedFilter } from './restoreSessionFilter.js';
+import { timeListConnection } from './timeListConnection.js';
 
 export interface RestoreSessionsArgs {
   first?: number | null;
@@ -23,9 +16,8 @@ export interface RestoreSessionsArgs {
 
 /**
  * One page of restore sessions merged across the servers `filter` lets through (design.md section
- * 5). The gateway finishes what an API cannot: states and results on VB365 (no such parameters),
- * UNKNOWN states/results anywhere (no wire spelling), organization on VB365 (sessions can only be
- * matched to it through the organization list), and the window on v1-v3.
+ * 5). Each source applies what its API can (`Source.listRestoreSessions`); the gateway finishes
+ * what it reports unapplied (VB365: states, results, organization; EM: UNKNOWN states/results).
  */
 export function restoreSessionsConnection(
   context: GraphContext,
@@ -35,47 +27,51 @@ export function restoreSessionsConnection(
   args: RestoreSessionsArgs,
   throwOnFailure = false,
 ): Promise<ConnectionParent<RestoreSessionParent>> {
-  return mergedConnection<WireSession, RestoreSessionParent>({
+  const conditions = conditionsOf(filter);
+  return timeListConnection<RestoreSessionRecord>({
     context,
-    path: responsePathAsArray(info.path),
+    info,
     connection,
-    fingerprintFilter: fingerprintOf(filter),
-    order: args.order,
+    filter,
     args,
-    window: filter.window,
-    asked: askedSources(filter, context.sources),
-    fetch: (source, plan) =>
-      source.kind === 'enterprise-manager'
-        ? fetchEmRestoreSessions(source, plan, args.order, filter)
-        : fetchVboRestoreSessions(source, plan, args.order, context.loaders),
-    timeOf: (s) => wireTimeMs(s.creationTime),
-    nativeIdOf: (s) => s.id.toLowerCase(),
-    keep: (source, items) => keepOf(context, source, filter, items as WireSession[]),
     throwOnFailure,
-    toNode: (source, item) =>
-      source.kind === 'enterprise-manager' ? emSession(source, item as EmRestoreSession) : m365Session(source, item as VboRestoreSession),
-  });
+    list: 'RestoreSession',
+    timeOf: (s) => wireTimeMs(s.creationTime),
+    fetch: async (source: Source, plan: SourceRequestPlan): Promise<FetchedBatch<RestoreSessionRecord>> => {
+      const result = await source.listRestoreSessions({ window: plan, order: args.order, limit: plan.limit, conditions }, context.scope(source));
+      const keep = await keepOf(context, source, filter, result.unapplied, result.items);
+      return { items: result.items, complete: result.complete, ...(keep && { keep }) };
+    },
+  }) as Promise<ConnectionParent<RestoreSessionParent>>;
 }
 
+/** The conditions a source left unapplied, as a predicate over its sessions; undefined when none. */
 async function keepOf(
   context: GraphContext,
-  source: GraphSource,
+  source: Source,
   filter: ParsedFilter,
-  items: readonly WireSession[],
-): Promise<(item: WireSession) => boolean> {
-  const { states, results } = filter;
-  const statusOk = (s: WireSession) => (states === null || states.has(normalizeState(s.state))) && (results === null || results.has(normalizeResult(s.result)));
-  if (source.kind !== 'microsoft365' || filter.organization === null) return statusOk;
-  // VB365 cannot list the sessions of one organization: each session's organization is resolved
-  // through the per-request organization list (by name from v6; see Loaders.sessionOrganization).
-  const wanted = filter.organization.nativeId.toLowerCase();
+  unapplied: ReadonlySet<SessionCondition>,
+  items: readonly RestoreSessionRecord[],
+): Promise<((s: RestoreSessionRecord) => boolean) | undefined> {
+  if (unapplied.size === 0) return undefined;
+  const c = conditionsOf(filter);
+  const same = (a: string | null, b: string) => a !== null && a.toLowerCase() === b.toLowerCase();
+  const plain = (s: RestoreSessionRecord): boolean =>
+    (!unapplied.has('states') || c.states === undefined || c.states.has(s.state)) &&
+    (!unapplied.has('results') || c.results === undefined || c.results.has(s.result)) &&
+    (!unapplied.has('vmName') || c.vmName === undefined || ('vmDisplayName' in s && s.vmDisplayName === c.vmName)) &&
+    (!unapplied.has('backupServerId') || c.backupServerId === undefined || ('backupServerId' in s && same(s.backupServerId, c.backupServerId)));
+  if (!unapplied.has('organizationId') || c.organizationId === undefined) return plain;
+  // A session's organization may take a lookup (VB365 knows sessions by organization name or link
+  // only): resolved through the request's loader, once per session, for the sessions still in.
+  const wanted = c.organizationId;
   const matching = new Set<string>();
   await Promise.all(
     items.map(async (s) => {
-      if (!statusOk(s)) return;
-      const org = await context.loaders.sessionOrganization(source, s as VboRestoreSession);
-      if (org !== null && org.id.toLowerCase() === wanted) matching.add(s.id);
+      if (!plain(s)) return;
+      const org = await context.loaders.sessionOrganization(source, s);
+      if (org !== null && same(org.nativeId, wanted)) matching.add(s.nativeId);
     }),
   );
-  return (s) => matching.has(s.id);
+  return (s) => matching.has(s.nativeId);
 }

@@ -5,20 +5,17 @@ import { parseConnectionArgs } from '../connectionArgs.js';
 import { cursorFingerprint } from '../cursor.js';
 import { graphQLErrorOf, sourceErrorOf } from '../errors/upstreamGraphQLError.js';
 import type { GraphContext } from '../GraphContext.js';
-import type { ConnectionParent, SourceErrorParent, SourceOutcomeParent } from '../mappers.js';
-import type { GraphSource } from '../sources/createSources.js';
+import { sourced, type ConnectionParent, type Sourced, type SourceErrorParent, type SourceOutcomeParent } from '../mappers.js';
+import { holds, type RecordOf, type SmallListKind, type Source } from '../../upstream/Source.js';
+import { parseFilter } from './restoreSessionFilter.js';
 
-export interface SmallListInput<S extends GraphSource, T, N> {
+export interface SmallListInput<K extends SmallListKind> {
   context: GraphContext;
   info: GraphQLResolveInfo;
   connection: string;
-  args: { first?: number | null; after?: string | null };
-  /** Servers to ask (already filtered by kind and `filter.sources`). */
-  asked: readonly S[];
-  fetchAll(source: S): Promise<T[]>;
-  nameOf(item: T): string;
-  nativeIdOf(item: T): string;
-  toNode(source: S, item: T): N;
+  args: { first?: number | null; after?: string | null; filter?: { sources?: string[] | null } | null };
+  /** What the list holds: every source that holds it is asked, unless `filter.sources` says otherwise. */
+  kind: K;
 }
 
 const compare = (a: readonly string[], b: readonly string[]): number => {
@@ -31,10 +28,13 @@ const compare = (a: readonly string[], b: readonly string[]): number => {
  * fetched (the loaders cache it per request) and the page is sliced after the cursor's
  * (source, name, id) key. Code-unit comparison, never locale: the order must be the same everywhere.
  */
-export async function smallListConnection<S extends GraphSource, T, N>(input: SmallListInput<S, T, N>): Promise<ConnectionParent<N>> {
-  const { context } = input;
+export async function smallListConnection<K extends SmallListKind>(input: SmallListInput<K>): Promise<ConnectionParent<Sourced<RecordOf[K]>>> {
+  const { context, kind } = input;
+  // Unknown names in `filter.sources` are BAD_USER_INPUT, as in every list.
+  const named = parseFilter({ sources: input.args.filter?.sources ?? null }, context.sourceByName).sources;
+  const asked = context.sources.filter((s) => holds(s.describe(), kind) && (named === null || named.has(s.name)));
   const { first, after } = parseConnectionArgs(input.args, context.limits);
-  const fingerprint = cursorFingerprint(input.connection, { sources: input.asked.map((s) => s.name) }, null);
+  const fingerprint = cursorFingerprint(input.connection, { sources: asked.map((s) => s.name) }, null);
   let afterKey: string[] | null = null;
   if (after !== null) {
     const key = context.cursors.decode(after, fingerprint).key;
@@ -43,13 +43,13 @@ export async function smallListConnection<S extends GraphSource, T, N>(input: Sm
     afterKey = key as string[];
   }
   const errors = new Map<string, SourceErrorParent>();
-  const all: { source: S; item: T; key: string[] }[] = [];
+  const all: { source: Source; item: RecordOf[K]; key: string[] }[] = [];
   await Promise.all(
-    input.asked.map(async (source) => {
+    asked.map(async (source) => {
       try {
-        for (const item of await input.fetchAll(source)) all.push({ source, item, key: [source.name, input.nameOf(item), input.nativeIdOf(item)] });
+        for (const item of await source.listAll(kind, context.scope(source)))
+          all.push({ source, item, key: [source.name, item.name, item.nativeId.toLowerCase()] });
       } catch (err) {
-        source.recordFailure(err);
         errors.set(source.name, sourceErrorOf(source, err, context.logger));
       }
     }),
@@ -57,11 +57,11 @@ export async function smallListConnection<S extends GraphSource, T, N>(input: Sm
   all.sort((a, b) => compare(a.key, b.key));
   const rest = afterKey === null ? all : all.filter((x) => compare(x.key, afterKey) > 0);
   const page = rest.slice(0, first);
-  const edges = page.map((x) => ({ cursor: context.cursors.encode(fingerprint, { key: x.key, ties: 0 }), node: input.toNode(x.source, x.item) }));
-  const asked = new Set(input.asked.map((s) => s.name));
+  const edges = page.map((x) => ({ cursor: context.cursors.encode(fingerprint, { key: x.key, ties: 0 }), node: sourced(x.source, x.item) }));
+  const askedNames = new Set(asked.map((s) => s.name));
   const outcomes: SourceOutcomeParent[] = context.sources.map((source) => {
     const error = errors.get(source.name);
-    if (!asked.has(source.name)) return { source, status: 'SKIPPED', contributed: 0, error: null };
+    if (!askedNames.has(source.name)) return { source, status: 'SKIPPED', contributed: 0, error: null };
     if (error) return { source, status: 'FAILED', contributed: 0, error };
     return { source, status: 'OK', contributed: page.filter((x) => x.source.name === source.name).length, error: null };
   });

@@ -2,11 +2,11 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { isUpstreamError } from '../../upstream/errors.js';
-import { INTERNAL_MESSAGE } from './upstreamGraphQLError.js';
+import { INTERNAL_MESSAGE, PUBLIC_SOURCE_CODES, PUBLIC_UPSTREAM_CODE } from './upstreamGraphQLError.js';
 
 /**
  * Codes that pass to the client unmasked: caller mistakes, Apollo's own request errors, and the
- * upstream failures the graph already describes safely (design.md section 7).
+ * upstream failures the graph already describes safely (design.md section 7; the one code table).
  */
 const PUBLIC_CODES = new Set([
   'BAD_USER_INPUT',
@@ -16,13 +16,7 @@ const PUBLIC_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
-  'UPSTREAM_UNREACHABLE',
-  'UPSTREAM_TIMEOUT',
-  'UPSTREAM_HTTP_ERROR',
-  'UPSTREAM_AUTH_FAILED',
-  'UPSTREAM_BAD_RESPONSE',
-  'UPSTREAM_CIRCUIT_OPEN',
-  'INTERNAL_SERVER_ERROR',
+  ...PUBLIC_SOURCE_CODES,
 ]);
 
 /**
@@ -38,12 +32,7 @@ export function createFormatError(logger: Logger): (formatted: GraphQLFormattedE
         message: original.message,
         ...(formatted.locations && { locations: formatted.locations }),
         ...(formatted.path && { path: formatted.path }),
-        extensions: {
-          code: original.code === 'UPSTREAM_TLS_ERROR' ? 'UPSTREAM_UNREACHABLE' : original.code,
-          source: original.source,
-          httpStatus: original.status ?? null,
-          retryable: original.retryable,
-        },
+        extensions: { code: PUBLIC_UPSTREAM_CODE[original.code], source: original.source, httpStatus: original.status ?? null, retryable: original.retryable },
       };
     }
     // Our own GraphQLErrors (BAD_USER_INPUT, masked source errors) and Apollo's request errors carry a

@@ -1,9 +1,7 @@
-import { toGraphQLError } from '../errors/upstreamGraphQLError.js';
-import { decodeGlobalId, type GlobalIdParts, type GlobalIdType } from '../globalId.js';
+import { decodeGlobalId, type GlobalIdType } from '../globalId.js';
 import type { GraphContext } from '../GraphContext.js';
 import type { NodeParent } from '../mappers.js';
-import { EVENT_ID_SEPARATOR, resolveNode } from '../resolvers/resolveNode.js';
-import { isUpstreamError } from '../../upstream/errors.js';
+import { resolveNode } from '../resolvers/resolveNode.js';
 
 /**
  * The entity types of schema/federation.graphql and the concrete types a reference to each may
@@ -45,36 +43,17 @@ export interface Reference {
  */
 export async function resolveReference(context: GraphContext, reference: Reference, accepted: readonly GlobalIdType[]): Promise<NodeParent | null> {
   const { id } = reference;
-  let parts: GlobalIdParts;
   try {
     if (typeof id !== 'string') throw new Error('id is not a string');
-    parts = decodeGlobalId(id, accepted);
+    decodeGlobalId(id, accepted);
   } catch {
     // Debug, not warn: a router replays the same stale reference on every query that touches it.
     context.logger.debug({ typename: reference.__typename, id }, 'federation reference with an id this gateway cannot resolve: null');
     return null;
   }
-  if (parts.type === 'Microsoft365RestoreSessionEvent') return resolveEventReference(context, parts);
   const parent = await resolveNode(context, id as string);
   return parent !== null && 'type' in parent && (accepted as readonly string[]).includes(parent.type) ? parent : null;
 }
-
-/** An event through the per-request listing of its session (`resolveNode` reads pages until it finds one event). */
-async function resolveEventReference(context: GraphContext, { source: name, nativeId }: GlobalIdParts): Promise<NodeParent | null> {
-  const source = context.sourceByName.get(name);
-  const at = nativeId.indexOf(EVENT_ID_SEPARATOR);
-  if (source?.kind !== 'microsoft365' || at < 0) return null;
-  const sessionId = nativeId.slice(0, at);
-  const eventId = nativeId.slice(at + 1).toLowerCase();
-  try {
-    const value = (await context.loaders.vboSessionEvents(source, sessionId)).find((e) => e.id.toLowerCase() === eventId);
-    return value === undefined ? null : { type: 'Microsoft365RestoreSessionEvent', source, value, sessionId };
-  } catch (err) {
-    if (isUpstreamError(err) && err.status === 404) return null;
-    throw toGraphQLError(source, err, context.logger);
-  }
-}
-
 /** `__resolveReference` of every entity type, for `buildSubgraphSchema` (which calls it with the reference and the request's context). */
 export const referenceResolvers: Record<string, { __resolveReference(reference: Reference, context: GraphContext): Promise<NodeParent | null> }> =
   Object.fromEntries(

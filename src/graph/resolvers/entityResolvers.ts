@@ -1,57 +1,59 @@
-import type { Resolvers, SourceErrorCode } from '../__generated__/resolvers.generated.js';
+import type {
+  BackupServerRecord,
+  EmRestoreSessionRecord,
+  EntityRecord,
+  LookupKind,
+  M365RestorePointRecord,
+  M365RestoreSessionRecord,
+  OrganizationRecord,
+  SessionEventRecord,
+  Source,
+  SourceKind,
+  VmRestorePointRecord,
+} from '../../upstream/Source.js';
+import type { Resolvers, SourceKind as SchemaSourceKind } from '../__generated__/resolvers.generated.js';
 import { eventsConnection } from '../connections/eventsConnection.js';
 import { restorePointsConnection } from '../connections/restorePointsConnection.js';
 import { restoreSessionsConnection } from '../connections/restoreSessionsConnection.js';
 import { parseFilter, restrictFilter } from '../connections/restoreSessionFilter.js';
-import { backupServer, organization, vmRestorePoint } from '../entities.js';
-import { toGraphQLError } from '../errors/upstreamGraphQLError.js';
+import { onSource, publicSourceCode } from '../errors/upstreamGraphQLError.js';
 import { encodeGlobalId } from '../globalId.js';
 import type { GraphContext } from '../GraphContext.js';
-import type { EmRestoreSessionParent, SourceErrorParent, VmRestorePointParent } from '../mappers.js';
-import { guidOf } from '../loaders/createLoaders.js';
-import { normalizeResult, normalizeState } from '../sessionStatus.js';
-import type { EmGraphSource } from '../sources/createSources.js';
-import { emLinks, findEmLink, halLinks } from './links.js';
-import { EVENT_ID_SEPARATOR } from './resolveNode.js';
+import { sourced, type EntityParent, type SourceErrorParent } from '../mappers.js';
 import type { TimeOrder } from '../sortKey.js';
+import { EVENT_ID_SEPARATOR } from './resolveNode.js';
 
-const SOURCE_ERROR_CODES = new Set<string>([
-  'UPSTREAM_UNREACHABLE',
-  'UPSTREAM_TIMEOUT',
-  'UPSTREAM_HTTP_ERROR',
-  'UPSTREAM_AUTH_FAILED',
-  'UPSTREAM_BAD_RESPONSE',
-  'UPSTREAM_CIRCUIT_OPEN',
-  'INTERNAL_SERVER_ERROR',
-]);
+/** The schema's `SourceKind` of each configured kind; a mapped type, so a new kind must be named here. */
+const SCHEMA_KIND: { readonly [K in SourceKind]: SchemaSourceKind } = {
+  'enterprise-manager': 'ENTERPRISE_MANAGER',
+  microsoft365: 'MICROSOFT_365',
+};
 
-/** A code of the schema's `SourceErrorCode`; TLS failures read as unreachable to a client. */
-function sourceErrorCode(code: string): SourceErrorCode {
-  if (SOURCE_ERROR_CODES.has(code)) return code as SourceErrorCode;
-  return code === 'UPSTREAM_TLS_ERROR' ? 'UPSTREAM_UNREACHABLE' : 'INTERNAL_SERVER_ERROR';
+/** `id`, `nativeId`, `source`, `links`: the same four fields on every entity type. */
+function identity<P extends EntityParent>(nativeKey: (p: P) => string = (p) => p.value.nativeId.toLowerCase()) {
+  return {
+    id: (p: P) => encodeGlobalId(p.type, p.source.name, nativeKey(p)),
+    nativeId: (p: P) => p.value.nativeId,
+    source: (p: P) => p.source,
+    links: (p: P) => p.value.links,
+  };
+}
+
+/** Resolvers reading fields of the record as they are (the record's names are the schema's). */
+function fields<R extends EntityRecord>() {
+  return <K extends keyof R & string>(...keys: K[]): { [F in K]: (p: { value: R }) => R[F] } =>
+    Object.fromEntries(keys.map((k) => [k, (p: { value: R }) => p.value[k]])) as { [F in K]: (p: { value: R }) => R[F] };
 }
 
 /**
- * A link field of an EM entity, resolved on the entity's own EM server through the batched
- * loader. Loads are issued synchronously by every list item's resolver, so one tick of the
- * executor gathers a page's links into one query-service call per (server, kind).
+ * A link field: the record of `kind` with native id `id` on the parent's own source, through the
+ * request's batched loader. Loads are issued synchronously by every list item's resolver, so one
+ * tick gathers a page's links into one `Source.lookup` per (source, kind).
  */
-async function emLinked<K extends 'BackupServer' | 'VmRestorePoint'>(
-  context: GraphContext,
-  source: EmGraphSource,
-  links: EmRestoreSessionParent['value']['links'],
-  rel: string,
-  refType: string,
-  kind: K,
-) {
-  const link = findEmLink(links, rel, refType);
-  const guid = link && guidOf(link.href);
-  if (link === undefined || guid === undefined) return null;
-  try {
-    return await context.loaders.emEntity(source, kind, guid, link.href);
-  } catch (err) {
-    throw toGraphQLError(source, err, context.logger);
-  }
+async function linked<K extends LookupKind>(context: GraphContext, source: Source, kind: K, id: string | null) {
+  if (id === null) return null;
+  const record = await onSource(context, source, () => context.loaders.entity(source, kind, id));
+  return record && sourced(source, record);
 }
 
 const orderOf = (value: string | null | undefined): TimeOrder => (value === 'OLDEST_FIRST' ? 'OLDEST_FIRST' : 'NEWEST_FIRST');
@@ -68,14 +70,8 @@ interface NestedArgs {
  * restore points): the caller's filter restricted to that entity and the server it lives on, and a
  * cursor key of its own so a cursor from one entity's list is refused on another's.
  */
-function nested(
-  kind: 'BackupServer' | 'Organization',
-  field: string,
-  p: { source: { name: string }; value: { id: string } },
-  args: NestedArgs,
-  context: GraphContext,
-) {
-  const id = { type: kind, source: p.source.name, nativeId: p.value.id.toLowerCase() };
+function nested(kind: 'BackupServer' | 'Organization', field: string, p: EntityParent, args: NestedArgs, context: GraphContext) {
+  const id = { type: kind, source: p.source.name, nativeId: p.value.nativeId.toLowerCase() };
   const to = kind === 'BackupServer' ? { source: p.source.name, backupServer: id } : { source: p.source.name, organization: id };
   return {
     key: `${kind}.${field}:${p.source.name}:${id.nativeId}`,
@@ -83,6 +79,8 @@ function nested(
     paging: { first: args.first, after: args.after, order: orderOf(args.orderBy) },
   };
 }
+
+const SESSION_FIELDS = ['name', 'state', 'stateRaw', 'result', 'resultRaw', 'creationTime', 'endTime'] as const;
 
 export const entityResolvers: Resolvers = {
   Node: {
@@ -98,114 +96,65 @@ export const entityResolvers: Resolvers = {
   Source: {
     id: (s) => encodeGlobalId('Source', s.name, s.name),
     name: (s) => s.name,
-    kind: (s) => (s.kind === 'enterprise-manager' ? 'ENTERPRISE_MANAGER' : 'MICROSOFT_365'),
+    kind: (s) => SCHEMA_KIND[s.kind],
     url: (s) => s.url,
     // EM tells its version only through `GET /api/`: read on demand, so only queries that ask pay for it.
-    apiVersion: async (s) => s.apiVersion ?? (s.kind === 'enterprise-manager' ? await s.resolveApiVersion() : undefined) ?? null,
+    apiVersion: async (s) => s.describe().apiVersion ?? (await s.resolveApiVersion()) ?? null,
     // Health says DOWN while the breaker is open (readiness and metrics need only up/down); the schema tells the UI why.
-    status: (s) => (s.health.circuit.state !== 'closed' ? 'CIRCUIT_OPEN' : s.health.status),
-    latencyMs: (s) => s.health.lastLatencyMs ?? null,
-    lastError: (s): SourceErrorParent | null => {
-      const e = s.health.lastError;
+    status: (s, _a, context) => {
+      const health = context.health(s);
+      return health.circuit.state !== 'closed' ? 'CIRCUIT_OPEN' : health.status;
+    },
+    latencyMs: (s, _a, context) => context.health(s).lastLatencyMs ?? null,
+    lastError: (s, _a, context): SourceErrorParent | null => {
+      const e = context.health(s).lastError;
       return e === undefined ? null : { source: s, code: e.code, message: e.message, httpStatus: e.httpStatus ?? null, retryable: e.retryable ?? false };
     },
   },
   SourceError: {
-    code: (e) => sourceErrorCode(e.code),
+    code: (e) => publicSourceCode(e.code),
   },
 
   EnterpriseManagerRestoreSession: {
-    id: (p) => encodeGlobalId('EnterpriseManagerRestoreSession', p.source.name, p.value.id.toLowerCase()),
-    nativeId: (p) => p.value.id,
-    source: (p) => p.source,
-    name: (p) => p.value.name,
-    state: (p) => normalizeState(p.value.state),
-    stateRaw: (p) => p.value.state ?? null,
-    result: (p) => normalizeResult(p.value.result),
-    resultRaw: (p) => p.value.result ?? null,
-    creationTime: (p) => p.value.creationTime,
-    endTime: (p) => p.value.endTime ?? null,
-    links: (p) => emLinks(p.value.links),
-    jobType: (p) => p.value.jobType ?? null,
-    vmDisplayName: (p) => p.value.vmDisplayName ?? null,
-    progress: (p) => p.value.progress ?? null,
-    restoredObject: (p) => p.value.restoredObjRef ?? null,
-    backupServer: async (p, _a, context) => {
-      const value = await emLinked(context, p.source, p.value.links, 'Up', 'BackupServerReference', 'BackupServer');
-      return value && backupServer(p.source, value);
-    },
-    restorePoint: async (p, _a, context) => {
-      const value = await emLinked(context, p.source, p.value.links, 'Related', 'VmRestorePointReference', 'VmRestorePoint');
-      return value && vmRestorePoint(p.source, value);
-    },
+    ...identity(),
+    ...fields<EmRestoreSessionRecord>()(...SESSION_FIELDS, 'jobType', 'vmDisplayName', 'progress', 'restoredObject'),
+    backupServer: (p, _a, context) => linked(context, p.source, 'BackupServer', p.value.backupServerId),
+    restorePoint: (p, _a, context) => linked(context, p.source, 'RestorePoint', p.value.restorePointId) as never,
   },
 
   Microsoft365RestoreSession: {
-    id: (p) => encodeGlobalId('Microsoft365RestoreSession', p.source.name, p.value.id.toLowerCase()),
-    nativeId: (p) => p.value.id,
-    source: (p) => p.source,
-    name: (p) => p.value.name ?? null,
-    state: (p) => normalizeState(p.value.state),
-    stateRaw: (p) => p.value.state ?? null,
-    result: (p) => normalizeResult(p.value.result),
-    resultRaw: (p) => p.value.result ?? null,
-    creationTime: (p) => p.value.creationTime,
-    endTime: (p) => p.value.endTime ?? null,
-    links: (p) => halLinks(p.value.links),
-    type: (p) => p.value.type ?? null,
-    initiatedBy: (p) => p.value.initiatedBy ?? null,
-    details: (p) => p.value.details ?? null,
-    scopeName: (p) => p.value.scopeName ?? null,
-    clientHost: (p) => p.value.clientHost ?? null,
-    reason: (p) => p.value.reason ?? null,
-    pointInTime: (p) => p.value.pointInTime ?? null,
+    ...identity(),
+    ...fields<M365RestoreSessionRecord>()(...SESSION_FIELDS, 'type', 'initiatedBy', 'details', 'scopeName', 'clientHost', 'reason', 'pointInTime'),
     organization: async (p, _a, context) => {
-      if (p.value.links.organization === undefined && p.value.organizationName === undefined) return null;
-      try {
-        const value = await context.loaders.sessionOrganization(p.source, p.value);
-        return value && organization(p.source, value);
-      } catch (err) {
-        throw toGraphQLError(p.source, err, context.logger);
-      }
+      if (!p.value.hasOrganization) return null;
+      const value = await onSource(context, p.source, () => context.loaders.sessionOrganization(p.source, p.value));
+      return value && sourced(p.source, value);
     },
-    events: async (p, args, context) => {
-      try {
-        return await eventsConnection(context, p.source, p.value.id, args);
-      } catch (err) {
-        throw toGraphQLError(p.source, err, context.logger);
-      }
-    },
+    events: (p, args, context) => onSource(context, p.source, () => eventsConnection(context, p.source, p.value.nativeId, args)),
   },
 
   Microsoft365RestoreSessionEvent: {
-    id: (p) => encodeGlobalId('Microsoft365RestoreSessionEvent', p.source.name, `${p.sessionId.toLowerCase()}${EVENT_ID_SEPARATOR}${p.value.id.toLowerCase()}`),
-    nativeId: (p) => p.value.id,
-    source: (p) => p.source,
-    order: (p) => p.value.order ?? 0,
-    type: (p) => p.value.type ?? null,
-    status: (p) => p.value.status ?? null,
-    title: (p) => p.value.title ?? null,
-    message: (p) => p.value.message ?? null,
-    startTime: (p) => p.value.startTime ?? null,
-    endTime: (p) => p.value.endTime ?? null,
-    duration: (p) => p.value.duration ?? null,
-    itemName: (p) => p.value.itemName ?? null,
-    itemType: (p) => p.value.itemType ?? null,
-    itemSizeBytes: (p) => p.value.itemSizeBytes ?? null,
-    itemSource: (p) => p.value.source ?? null,
-    itemTarget: (p) => p.value.target ?? null,
-    links: (p) => halLinks(p.value.links),
+    ...identity((p) => `${p.value.sessionId.toLowerCase()}${EVENT_ID_SEPARATOR}${p.value.nativeId.toLowerCase()}`),
+    ...fields<SessionEventRecord>()(
+      'order',
+      'type',
+      'status',
+      'title',
+      'message',
+      'startTime',
+      'endTime',
+      'duration',
+      'itemName',
+      'itemType',
+      'itemSizeBytes',
+      'itemSource',
+      'itemTarget',
+    ),
   },
 
   BackupServer: {
-    id: (p) => encodeGlobalId('BackupServer', p.source.name, p.value.id.toLowerCase()),
-    nativeId: (p) => p.value.id,
-    source: (p) => p.source,
-    name: (p) => p.value.name,
-    description: (p) => p.value.description ?? null,
-    port: (p) => p.value.port ?? null,
-    version: (p) => p.value.version ?? null,
-    links: (p) => emLinks(p.value.links),
+    ...identity(),
+    ...fields<BackupServerRecord>()('name', 'description', 'port', 'version'),
     restoreSessions: (p, args, context, info) => {
       const n = nested('BackupServer', 'restoreSessions', p, args, context);
       return restoreSessionsConnection(context, info, n.key, n.filter, n.paging, true);
@@ -213,57 +162,20 @@ export const entityResolvers: Resolvers = {
   },
 
   VmRestorePoint: {
-    id: (p) => encodeGlobalId('VmRestorePoint', p.source.name, p.value.id.toLowerCase()),
-    nativeId: (p) => p.value.id,
-    source: (p) => p.source,
-    pointInTime: (p) => p.value.creationTime,
-    links: (p) => emLinks(p.value.links),
-    vmName: (p) => p.value.vmName ?? null,
-    creationTime: (p) => p.value.creationTime,
-    algorithm: (p) => p.value.algorithm ?? null,
-    pointType: (p) => p.value.pointType ?? null,
-    hierarchyObjRef: (p) => p.value.hierarchyObjRef ?? null,
-    backupServer: async (p: VmRestorePointParent, _a, context) => {
-      const value = await emLinked(context, p.source, p.value.links, 'Up', 'BackupServerReference', 'BackupServer');
-      return value && backupServer(p.source, value);
-    },
+    ...identity(),
+    ...fields<VmRestorePointRecord>()('pointInTime', 'vmName', 'creationTime', 'algorithm', 'pointType', 'hierarchyObjRef'),
+    backupServer: (p, _a, context) => linked(context, p.source, 'BackupServer', p.value.backupServerId),
   },
 
   Microsoft365RestorePoint: {
-    id: (p) => encodeGlobalId('Microsoft365RestorePoint', p.source.name, p.value.id.toLowerCase()),
-    nativeId: (p) => p.value.id,
-    source: (p) => p.source,
-    pointInTime: (p) => p.value.backupTime,
-    links: (p) => halLinks(p.value.links),
-    backupTime: (p) => p.value.backupTime,
-    isExchange: (p) => p.value.isExchange ?? null,
-    isSharePoint: (p) => p.value.isSharePoint ?? null,
-    isOneDrive: (p) => p.value.isOneDrive ?? null,
-    isTeams: (p) => p.value.isTeams ?? null,
-    isLongTermCopy: (p) => p.value.isLongTermCopy ?? null,
-    organization: async (p, _a, context) => {
-      const orgId = p.value.organizationId;
-      if (orgId === undefined) return null;
-      try {
-        const value = (await context.loaders.organizations(p.source)).byId.get(orgId.toLowerCase());
-        return value ? organization(p.source, value) : null;
-      } catch (err) {
-        throw toGraphQLError(p.source, err, context.logger);
-      }
-    },
+    ...identity(),
+    ...fields<M365RestorePointRecord>()('pointInTime', 'backupTime', 'isExchange', 'isSharePoint', 'isOneDrive', 'isTeams', 'isLongTermCopy'),
+    organization: (p, _a, context) => linked(context, p.source, 'Organization', p.value.organizationId),
   },
 
   Organization: {
-    id: (p) => encodeGlobalId('Organization', p.source.name, p.value.id.toLowerCase()),
-    nativeId: (p) => p.value.id,
-    source: (p) => p.source,
-    name: (p) => p.value.name,
-    type: (p) => p.value.type ?? null,
-    region: (p) => p.value.region ?? null,
-    isBackedUp: (p) => p.value.isBackedUp ?? null,
-    firstBackupTime: (p) => p.value.firstBackupTime ?? null,
-    lastBackupTime: (p) => p.value.lastBackupTime ?? null,
-    links: (p) => halLinks(p.value.links),
+    ...identity(),
+    ...fields<OrganizationRecord>()('name', 'type', 'region', 'isBackedUp', 'firstBackupTime', 'lastBackupTime'),
     restoreSessions: (p, args, context, info) => {
       const n = nested('Organization', 'restoreSessions', p, args, context);
       return restoreSessionsConnection(context, info, n.key, n.filter, n.paging, true);

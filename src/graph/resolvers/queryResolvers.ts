@@ -3,10 +3,8 @@ import { restorePointsConnection } from '../connections/restorePointsConnection.
 import { restoreSessionsConnection } from '../connections/restoreSessionsConnection.js';
 import { parseFilter } from '../connections/restoreSessionFilter.js';
 import { smallListConnection } from '../connections/smallListConnection.js';
-import { backupServer, organization } from '../entities.js';
 import { decodeGlobalId, type GlobalIdType } from '../globalId.js';
 import type { GraphContext } from '../GraphContext.js';
-import type { EmGraphSource, GraphSource, VboGraphSource } from '../sources/createSources.js';
 import { resolveNode } from './resolveNode.js';
 
 const orderOf = (value: string | null | undefined) => (value === 'OLDEST_FIRST' ? 'OLDEST_FIRST' : 'NEWEST_FIRST');
@@ -15,12 +13,6 @@ const orderOf = (value: string | null | undefined) => (value === 'OLDEST_FIRST' 
 async function lookup(context: GraphContext, id: string, types: readonly GlobalIdType[]) {
   decodeGlobalId(id, types);
   return resolveNode(context, id);
-}
-
-/** Servers of one kind selected by a `{ sources }` filter (unknown names are BAD_USER_INPUT). */
-function selected<S extends GraphSource>(context: GraphContext, kind: S['kind'], filter: { sources?: string[] | null } | null | undefined): S[] {
-  const parsed = parseFilter({ sources: filter?.sources ?? null }, context.sourceByName);
-  return context.sources.filter((s): s is S => s.kind === kind && (parsed.sources === null || parsed.sources.has(s.name)));
 }
 
 export const queryResolvers: Resolvers = {
@@ -52,32 +44,10 @@ export const queryResolvers: Resolvers = {
         order: orderOf(args.orderBy),
       }),
 
-    backupServers: (_root, args, context, info) =>
-      smallListConnection({
-        context,
-        info,
-        connection: 'Query.backupServers',
-        args,
-        asked: selected<EmGraphSource>(context, 'enterprise-manager', args.filter),
-        fetchAll: (source) => source.client.listBackupServers(),
-        nameOf: (b) => b.name,
-        nativeIdOf: (b) => b.id.toLowerCase(),
-        toNode: backupServer,
-      }),
+    backupServers: (_root, args, context, info) => smallListConnection({ context, info, connection: 'Query.backupServers', args, kind: 'BackupServer' }),
 
     backupServer: (_root, { id }, context) => lookup(context, id, ['BackupServer']) as never,
 
-    organizations: (_root, args, context, info) =>
-      smallListConnection({
-        context,
-        info,
-        connection: 'Query.organizations',
-        args,
-        asked: selected<VboGraphSource>(context, 'microsoft365', args.filter),
-        fetchAll: async (source) => (await context.loaders.organizations(source)).all,
-        nameOf: (o) => o.name,
-        nativeIdOf: (o) => o.id.toLowerCase(),
-        toNode: organization,
-      }),
+    organizations: (_root, args, context, info) => smallListConnection({ context, info, connection: 'Query.organizations', args, kind: 'Organization' }),
   },
 };

@@ -1,4 +1,4 @@
-import type { RestoreSessionResult, RestoreSessionState } from './__generated__/resolvers.generated.js';
+import type { SessionResult as RestoreSessionResult, SessionState as RestoreSessionState } from './Source.js';
 
 const STATES: Record<string, RestoreSessionState> = { starting: 'STARTING', working: 'WORKING', stopping: 'STOPPING', stopped: 'STOPPED' };
 const RESULTS: Record<string, RestoreSessionResult> = { none: 'NONE', success: 'SUCCESS', warning: 'WARNING', failed: 'FAILED' };
