@@ -88,7 +88,7 @@ export async function runDemo(argv: string[]): Promise<void> {
     ...(values.federation ? [`  Subgraph  Apollo Federation v2 at ${gateway.graphqlUrl} (compose it, e.g. rover supergraph compose)`] : []),
     '',
     'Simulated servers:',
-    ...sims.servers.map((s) => `  ${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (API ${s.apiVersion})` : ''}`),
+    ...sims.servers.map((s) => `  ${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${'apiVersion' in s ? ` (API ${s.apiVersion})` : ''}`),
     '',
     'Example queries (preloaded as tabs in GraphiQL):',
     ...examples.flatMap((e, i) => [

@@ -76,9 +76,7 @@ export async function runSim(argv: string[]): Promise<void> {
     process.stderr.write(`wrote gateway config to ${values['write-config']}\n`);
   }
   for (const s of sims.servers) {
-    process.stderr.write(
-      `${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${s.kind === 'microsoft365' ? ` (${s.apiVersion})` : ''}  stats: ${s.baseUrl}/_sim/stats\n`,
-    );
+    process.stderr.write(`${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${'apiVersion' in s ? ` (${s.apiVersion})` : ''}  stats: ${s.baseUrl}/_sim/stats\n`);
   }
   await waitForShutdown(() => sims.close());
 }

@@ -195,11 +195,19 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
       problems.push(`${at}.circuitBreaker.maxCooldownMs: must be >= cooldownMs (${http.circuitBreaker.cooldownMs}) (${label})`);
     }
     const common = { name: s.name, url: s.url.replace(/\/+$/, ''), username: s.username, password, tls, ...http };
-    servers.push(
-      s.kind === 'enterprise-manager'
-        ? { ...common, kind: s.kind, format: s.format ?? 'xml', ...(s.maxUrlLength !== undefined && { maxUrlLength: s.maxUrlLength }) }
-        : { ...common, kind: s.kind, apiVersion: s.apiVersion ?? 'v8' },
-    );
+    // Kind-specific keys and their defaults; a new kind that is not handled here fails to compile.
+    switch (s.kind) {
+      case 'enterprise-manager':
+        servers.push({ ...common, kind: s.kind, format: s.format ?? 'xml', ...(s.maxUrlLength !== undefined && { maxUrlLength: s.maxUrlLength }) });
+        break;
+      case 'microsoft365':
+        servers.push({ ...common, kind: s.kind, apiVersion: s.apiVersion ?? 'v8' });
+        break;
+      default: {
+        const unhandled: never = s;
+        throw new Error(`loadConfig: unhandled server kind ${JSON.stringify(unhandled)}`);
+      }
+    }
   }
 
   const cursorSecret = cfg.cursorSecret === undefined ? undefined : await resolveSecret(cfg.cursorSecret, 'cursorSecret');
