@@ -32,7 +32,7 @@ export type SessionResult = 'NONE' | 'SUCCESS' | 'WARNING' | 'FAILED' | 'UNKNOWN
  * Fields every record has. `nativeId` is the server's own id as it sent it; ids compare
  * case-insensitively (Veeam GUIDs), so the graph lower-cases them for keys.
  */
-interface RecordBase {
+export interface RecordBase {
   nativeId: string;
   links: Link[];
 }
@@ -40,7 +40,8 @@ interface RecordBase {
 /** Times are ISO 8601 text as the server sent it (0-7 fraction digits, `Z` or an offset). */
 type IsoTime = string;
 
-interface RestoreSessionBase extends RecordBase {
+/** The fields every restore session record has, whatever its kind. */
+export interface RestoreSessionBase extends RecordBase {
   name: string | null;
   state: SessionState;
   /** As sent; null when the server sent none. */

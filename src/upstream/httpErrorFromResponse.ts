@@ -1,5 +1,5 @@
-import { UpstreamHttpError } from './errors.js';
-import { extractUpstreamMessage, type UpstreamMessageExtractor } from './extractUpstreamMessage.js';
+import { UpstreamAuthError, UpstreamHttpError } from './errors.js';
+import { extractUpstreamMessage, type UpstreamMessage, type UpstreamMessageExtractor } from './extractUpstreamMessage.js';
 import { parseRetryAfter } from './http/retryDelay.js';
 
 /** What {@link httpErrorFromResponse} needs of a response. */
@@ -45,5 +45,28 @@ export function httpErrorFromResponse(
     ...(message !== undefined && { upstreamMessage: message }),
     ...(code !== undefined && { upstreamCode: code }),
     ...(retryAfterMs !== undefined && { retryAfterMs }),
+  });
+}
+
+/**
+ * The `UpstreamAuthError` of a GET the server refused (a `401` to the replay after a renewal, or a
+ * `403`), quoting the server's own message and code, redacted.
+ *
+ * @param upstream the message and code the client extracted from the body, plus its own note
+ */
+export function authErrorFromResponse(
+  source: string,
+  response: Pick<ErrorResponseLike, 'status' | 'path'>,
+  secrets: readonly string[],
+  upstream: UpstreamMessage,
+): UpstreamAuthError {
+  return new UpstreamAuthError({
+    source,
+    method: 'GET',
+    path: response.path,
+    status: response.status,
+    secrets,
+    ...(upstream.message !== undefined && { upstreamMessage: upstream.message }),
+    ...(upstream.code !== undefined && { upstreamCode: upstream.code }),
   });
 }

@@ -1,26 +1,17 @@
-import type { GraphQLResolveInfo } from 'graphql';
 import { wireTimeMs, type PointConditions, type RestorePointRecord, type Source } from '../../upstream/Source.js';
-import type { GraphContext } from '../GraphContext.js';
 import type { ConnectionParent, RestorePointParent } from '../mappers.js';
 import type { SourceRequestPlan } from '../planSourceRequest.js';
-import type { TimeOrder } from '../sortKey.js';
 import type { FetchedBatch } from './mergedConnection.js';
-import { conditionsOf, type ParsedFilter } from './restoreSessionFilter.js';
-import { timeListConnection } from './timeListConnection.js';
+import { conditionsOf } from './restoreSessionFilter.js';
+import { timeListConnection, type ListRequest } from './timeListConnection.js';
 
 /**
  * Restore points merged across servers by point in time (`Source.listRestorePoints`: EM pushes the
  * window, VM name and backup server down; VB365 v6+ the organization and window). Sources that
  * hold no restore points (VB365 before v6) are SKIPPED.
  */
-export function restorePointsConnection(
-  context: GraphContext,
-  info: GraphQLResolveInfo,
-  connection: string,
-  filter: ParsedFilter,
-  args: { first?: number | null; after?: string | null; order: TimeOrder },
-  throwOnFailure = false,
-): Promise<ConnectionParent<RestorePointParent>> {
+export function restorePointsConnection(request: ListRequest): Promise<ConnectionParent<RestorePointParent>> {
+  const { context, filter, args } = request;
   const { vmName, backupServerId, organizationId } = conditionsOf(filter);
   const conditions: PointConditions = {
     ...(vmName !== undefined && { vmName }),
@@ -28,16 +19,11 @@ export function restorePointsConnection(
     ...(organizationId !== undefined && { organizationId }),
   };
   const same = (a: string | null, b: string | undefined) => b === undefined || (a !== null && a.toLowerCase() === b.toLowerCase());
-  return timeListConnection<RestorePointRecord>({
-    context,
-    info,
-    connection,
-    filter,
-    args,
-    throwOnFailure,
-    list: 'RestorePoint',
-    timeOf: (p) => wireTimeMs(p.pointInTime),
-    fetch: async (source: Source, plan: SourceRequestPlan): Promise<FetchedBatch<RestorePointRecord>> => {
+  return timeListConnection<RestorePointRecord>(
+    request,
+    'RestorePoint',
+    (p) => wireTimeMs(p.pointInTime),
+    async (source: Source, plan: SourceRequestPlan): Promise<FetchedBatch<RestorePointRecord>> => {
       const result = await source.listRestorePoints({ window: plan, order: args.order, limit: plan.limit, conditions }, context.scope(source));
       if (result.unapplied.size === 0) return { items: result.items, complete: result.complete };
       const u = result.unapplied;
@@ -47,5 +33,5 @@ export function restorePointsConnection(
         (!u.has('organizationId') || ('organizationId' in p && same(p.organizationId, organizationId)));
       return { items: result.items, complete: result.complete, keep };
     },
-  }) as Promise<ConnectionParent<RestorePointParent>>;
+  ) as Promise<ConnectionParent<RestorePointParent>>;
 }

@@ -1,48 +1,29 @@
-import type { GraphQLResolveInfo } from 'graphql';
 import { wireTimeMs, type RestoreSessionRecord, type SessionCondition, type Source } from '../../upstream/Source.js';
 import type { GraphContext } from '../GraphContext.js';
 import type { ConnectionParent, RestoreSessionParent } from '../mappers.js';
 import type { SourceRequestPlan } from '../planSourceRequest.js';
-import type { TimeOrder } from '../sortKey.js';
 import type { FetchedBatch } from './mergedConnection.js';
 import { conditionsOf, type ParsedFilter } from './restoreSessionFilter.js';
-import { timeListConnection } from './timeListConnection.js';
-
-export interface RestoreSessionsArgs {
-  first?: number | null;
-  after?: string | null;
-  order: TimeOrder;
-}
+import { timeListConnection, type ListRequest } from './timeListConnection.js';
 
 /**
  * One page of restore sessions merged across the servers `filter` lets through (design.md section
  * 5). Each source applies what its API can (`Source.listRestoreSessions`); the gateway finishes
  * what it reports unapplied (VB365: states, results, organization; EM: UNKNOWN states/results).
  */
-export function restoreSessionsConnection(
-  context: GraphContext,
-  info: GraphQLResolveInfo,
-  connection: string,
-  filter: ParsedFilter,
-  args: RestoreSessionsArgs,
-  throwOnFailure = false,
-): Promise<ConnectionParent<RestoreSessionParent>> {
+export function restoreSessionsConnection(request: ListRequest): Promise<ConnectionParent<RestoreSessionParent>> {
+  const { context, filter, args } = request;
   const conditions = conditionsOf(filter);
-  return timeListConnection<RestoreSessionRecord>({
-    context,
-    info,
-    connection,
-    filter,
-    args,
-    throwOnFailure,
-    list: 'RestoreSession',
-    timeOf: (s) => wireTimeMs(s.creationTime),
-    fetch: async (source: Source, plan: SourceRequestPlan): Promise<FetchedBatch<RestoreSessionRecord>> => {
+  return timeListConnection<RestoreSessionRecord>(
+    request,
+    'RestoreSession',
+    (s) => wireTimeMs(s.creationTime),
+    async (source: Source, plan: SourceRequestPlan): Promise<FetchedBatch<RestoreSessionRecord>> => {
       const result = await source.listRestoreSessions({ window: plan, order: args.order, limit: plan.limit, conditions }, context.scope(source));
       const keep = await keepOf(context, source, filter, result.unapplied, result.items);
       return { items: result.items, complete: result.complete, ...(keep && { keep }) };
     },
-  }) as Promise<ConnectionParent<RestoreSessionParent>>;
+  ) as Promise<ConnectionParent<RestoreSessionParent>>;
 }
 
 /** The conditions a source left unapplied, as a predicate over its sessions; undefined when none. */

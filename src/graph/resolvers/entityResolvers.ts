@@ -11,7 +11,9 @@ import type {
   SourceKind,
   VmRestorePointRecord,
 } from '../../upstream/Source.js';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { Resolvers, SourceKind as SchemaSourceKind } from '../__generated__/resolvers.generated.js';
+import type { ListRequest } from '../connections/timeListConnection.js';
 import { eventsConnection } from '../connections/eventsConnection.js';
 import { restorePointsConnection } from '../connections/restorePointsConnection.js';
 import { restoreSessionsConnection } from '../connections/restoreSessionsConnection.js';
@@ -70,13 +72,23 @@ interface NestedArgs {
  * restore points): the caller's filter restricted to that entity and the server it lives on, and a
  * cursor key of its own so a cursor from one entity's list is refused on another's.
  */
-function nested(kind: 'BackupServer' | 'Organization', field: string, p: EntityParent, args: NestedArgs, context: GraphContext) {
+function nested(
+  kind: 'BackupServer' | 'Organization',
+  field: string,
+  p: EntityParent,
+  args: NestedArgs,
+  context: GraphContext,
+  info: GraphQLResolveInfo,
+): ListRequest {
   const id = { type: kind, source: p.source.name, nativeId: p.value.nativeId.toLowerCase() };
   const to = kind === 'BackupServer' ? { source: p.source.name, backupServer: id } : { source: p.source.name, organization: id };
   return {
-    key: `${kind}.${field}:${p.source.name}:${id.nativeId}`,
+    context,
+    info,
+    connection: `${kind}.${field}:${p.source.name}:${id.nativeId}`,
     filter: restrictFilter(parseFilter(args.filter, context.sourceByName), to),
-    paging: { first: args.first, after: args.after, order: orderOf(args.orderBy) },
+    args: { first: args.first, after: args.after, order: orderOf(args.orderBy) },
+    throwOnFailure: true,
   };
 }
 
@@ -155,10 +167,7 @@ export const entityResolvers: Resolvers = {
   BackupServer: {
     ...identity(),
     ...fields<BackupServerRecord>()('name', 'description', 'port', 'version'),
-    restoreSessions: (p, args, context, info) => {
-      const n = nested('BackupServer', 'restoreSessions', p, args, context);
-      return restoreSessionsConnection(context, info, n.key, n.filter, n.paging, true);
-    },
+    restoreSessions: (p, args, context, info) => restoreSessionsConnection(nested('BackupServer', 'restoreSessions', p, args, context, info)),
   },
 
   VmRestorePoint: {
@@ -176,13 +185,7 @@ export const entityResolvers: Resolvers = {
   Organization: {
     ...identity(),
     ...fields<OrganizationRecord>()('name', 'type', 'region', 'isBackedUp', 'firstBackupTime', 'lastBackupTime'),
-    restoreSessions: (p, args, context, info) => {
-      const n = nested('Organization', 'restoreSessions', p, args, context);
-      return restoreSessionsConnection(context, info, n.key, n.filter, n.paging, true);
-    },
-    restorePoints: (p, args, context, info) => {
-      const n = nested('Organization', 'restorePoints', p, args, context);
-      return restorePointsConnection(context, info, n.key, n.filter, n.paging, true);
-    },
+    restoreSessions: (p, args, context, info) => restoreSessionsConnection(nested('Organization', 'restoreSessions', p, args, context, info)),
+    restorePoints: (p, args, context, info) => restorePointsConnection(nested('Organization', 'restorePoints', p, args, context, info)),
   },
 };

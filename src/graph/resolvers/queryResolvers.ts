@@ -29,19 +29,23 @@ export const queryResolvers: Resolvers = {
     },
 
     restoreSessions: (_root, args, context, info) =>
-      restoreSessionsConnection(context, info, 'Query.restoreSessions', parseFilter(args.filter, context.sourceByName), {
-        first: args.first,
-        after: args.after,
-        order: orderOf(args.orderBy),
+      restoreSessionsConnection({
+        context,
+        info,
+        connection: 'Query.restoreSessions',
+        filter: parseFilter(args.filter, context.sourceByName),
+        args: { first: args.first, after: args.after, order: orderOf(args.orderBy) },
       }),
 
     restoreSession: (_root, { id }, context) => lookup(context, id, ['EnterpriseManagerRestoreSession', 'Microsoft365RestoreSession']) as never,
 
     restorePoints: (_root, args, context, info) =>
-      restorePointsConnection(context, info, 'Query.restorePoints', parseFilter(args.filter, context.sourceByName), {
-        first: args.first,
-        after: args.after,
-        order: orderOf(args.orderBy),
+      restorePointsConnection({
+        context,
+        info,
+        connection: 'Query.restorePoints',
+        filter: parseFilter(args.filter, context.sourceByName),
+        args: { first: args.first, after: args.after, order: orderOf(args.orderBy) },
       }),
 
     backupServers: (_root, args, context, info) => smallListConnection({ context, info, connection: 'Query.backupServers', args, kind: 'BackupServer' }),

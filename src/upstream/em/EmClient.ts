@@ -1,13 +1,14 @@
 import { createUpstreamHttpClient } from '../createUpstreamHttpClient.js';
 import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import pino, { type Logger } from 'pino';
-import { UpstreamAuthError, UpstreamBadResponseError, UpstreamUnreachableError, isUpstreamError } from '../errors.js';
+import type { UpstreamAuthError} from '../errors.js';
+import { UpstreamBadResponseError, UpstreamUnreachableError, isUpstreamError } from '../errors.js';
 import { authenticatedRequest } from '../http/authenticatedRequest.js';
 import type { CircuitState } from '../http/CircuitBreaker.js';
 import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
 import { DEFAULT_MAX_URL_LENGTH } from '../http/httpDefaults.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
-import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
+import { authErrorFromResponse, httpErrorFromResponse } from '../httpErrorFromResponse.js';
 import { EmDecodeError } from './EmDecodeError.js';
 import { EmSession, type EmLogon } from './EmSession.js';
 import { extractEmMessage } from './extractEmMessage.js';
@@ -424,14 +425,7 @@ export class EmClient {
   private authError(res: HttpResponse<string>, why?: string): UpstreamAuthError {
     const { message } = extractEmMessage(res.body);
     const text = why === undefined ? message : message === undefined ? why : `${message} (${why})`;
-    return new UpstreamAuthError({
-      source: this.name,
-      method: 'GET',
-      path: res.path,
-      status: res.status,
-      secrets: this.http.secrets(),
-      ...(text !== undefined && { upstreamMessage: text }),
-    });
+    return authErrorFromResponse(this.name, res, this.http.secrets(), text === undefined ? {} : { message: text });
   }
 
   private async queryPage<K extends EmEntityKind>(kind: K, path: string): Promise<EmQueryResult<EmEntityKinds[K]>> {

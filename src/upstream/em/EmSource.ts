@@ -1,4 +1,4 @@
-import { normalizeResult, normalizeState, wireSpelling } from '../sessionStatus.js';
+import { sessionBase, wireSpelling } from '../sessionStatus.js';
 import { readUpTo } from '../readUpTo.js';
 import { SourceEventHub } from '../SourceEventHub.js';
 import type {
@@ -45,15 +45,7 @@ const NOTHING_UNAPPLIED: ReadonlySet<never> = new Set();
 export function emSessionRecord(s: EmRestoreSession): EmRestoreSessionRecord {
   return {
     entity: 'EnterpriseManagerRestoreSession',
-    nativeId: s.id,
-    links: emLinks(s.links),
-    name: s.name,
-    state: normalizeState(s.state),
-    stateRaw: s.state ?? null,
-    result: normalizeResult(s.result),
-    resultRaw: s.result ?? null,
-    creationTime: s.creationTime,
-    endTime: s.endTime ?? null,
+    ...sessionBase(s, emLinks(s.links)),
     jobType: s.jobType ?? null,
     vmDisplayName: s.vmDisplayName ?? null,
     progress: s.progress ?? null,

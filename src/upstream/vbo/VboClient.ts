@@ -2,13 +2,14 @@ import { createUpstreamHttpClient } from '../createUpstreamHttpClient.js';
 import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
-import { UpstreamAuthError, UpstreamBadResponseError } from '../errors.js';
+import type { UpstreamAuthError} from '../errors.js';
+import { UpstreamBadResponseError } from '../errors.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
 import { authenticatedRequest } from '../http/authenticatedRequest.js';
 import type { CircuitState } from '../http/CircuitBreaker.js';
 import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
-import { httpErrorFromResponse } from '../httpErrorFromResponse.js';
+import { authErrorFromResponse, httpErrorFromResponse } from '../httpErrorFromResponse.js';
 import type { VboApiVersion, VboOrganization, VboPage, VboRestorePoint, VboRestoreSession, VboRestoreSessionEvent, VboServiceInstance } from './types.js';
 import { VboTokenManager, type VboTokenPolicy, type VboTokenStats } from './VboTokenManager.js';
 import { VboUnsupportedError } from './VboUnsupportedError.js';
@@ -635,16 +636,7 @@ export class VboClient {
 
   /** A `401` to the replay or a `403`: `UpstreamAuthError` with the server's `message`/`errorCode`. */
   private authError(res: HttpResponse<string>): UpstreamAuthError {
-    const { message, code } = extractUpstreamMessage(res.body);
-    return new UpstreamAuthError({
-      source: this.name,
-      method: 'GET',
-      path: res.path,
-      status: res.status,
-      secrets: this.http.secrets(),
-      ...(message !== undefined && { upstreamMessage: message }),
-      ...(code !== undefined && { upstreamCode: code }),
-    });
+    return authErrorFromResponse(this.name, res, this.http.secrets(), extractUpstreamMessage(res.body));
   }
 
   private send(path: string, params: Params | undefined, token: string): Promise<HttpResponse<string>> {

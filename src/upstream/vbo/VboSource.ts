@@ -1,6 +1,6 @@
 import { isUpstreamError } from '../errors.js';
 import { readUpTo } from '../readUpTo.js';
-import { normalizeResult, normalizeState } from '../sessionStatus.js';
+import { sessionBase } from '../sessionStatus.js';
 import { SourceEventHub } from '../SourceEventHub.js';
 import type {
   ListQuery,
@@ -31,15 +31,7 @@ import type { VboOrganization, VboRestorePoint, VboRestoreSession, VboRestoreSes
 export function vboSessionRecord(s: VboRestoreSession): M365RestoreSessionRecord {
   return {
     entity: 'Microsoft365RestoreSession',
-    nativeId: s.id,
-    links: halLinks(s.links),
-    name: s.name ?? null,
-    state: normalizeState(s.state),
-    stateRaw: s.state ?? null,
-    result: normalizeResult(s.result),
-    resultRaw: s.result ?? null,
-    creationTime: s.creationTime,
-    endTime: s.endTime ?? null,
+    ...sessionBase(s, halLinks(s.links)),
     type: s.type ?? null,
     initiatedBy: s.initiatedBy ?? null,
     details: s.details ?? null,
