@@ -1,7 +1,7 @@
 import { createUpstreamHttpClient } from '../createUpstreamHttpClient.js';
 import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import pino, { type Logger } from 'pino';
-import type { UpstreamAuthError} from '../errors.js';
+import type { UpstreamAuthError } from '../errors.js';
 import { UpstreamBadResponseError, UpstreamUnreachableError, isUpstreamError } from '../errors.js';
 import { authenticatedRequest } from '../http/authenticatedRequest.js';
 import type { CircuitState } from '../http/CircuitBreaker.js';

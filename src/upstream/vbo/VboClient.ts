@@ -2,7 +2,7 @@ import { createUpstreamHttpClient } from '../createUpstreamHttpClient.js';
 import type { UpstreamClientOptions } from '../UpstreamClientOptions.js';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
-import type { UpstreamAuthError} from '../errors.js';
+import type { UpstreamAuthError } from '../errors.js';
 import { UpstreamBadResponseError } from '../errors.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
 import { authenticatedRequest } from '../http/authenticatedRequest.js';
