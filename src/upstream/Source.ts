@@ -35,6 +35,16 @@ export type SessionResult = 'NONE' | 'SUCCESS' | 'WARNING' | 'FAILED' | 'UNKNOWN
 export interface RecordBase {
   nativeId: string;
   links: Link[];
+  /** When and how fresh the record was read; set by the memory layer (absent: read just now). */
+  freshness?: Freshness;
+}
+
+/** When data was read from its server, and whether it is served past its TTL because the server failed. */
+export interface Freshness {
+  /** Epoch ms of the read from the server. */
+  asOf: number;
+  /** True when served past its TTL because the server failed, was too slow, or its circuit is open. */
+  stale: boolean;
 }
 
 /** Times are ISO 8601 text as the server sent it (0-7 fraction digits, `Z` or an offset). */
@@ -239,6 +249,8 @@ export interface ListResult<T, C extends string> {
   complete: boolean;
   /** Conditions the source could not apply; the graph applies them (after tie counting). */
   unapplied: ReadonlySet<C>;
+  /** When the list was read (set by the memory layer; absent: read just now). */
+  freshness?: Freshness;
 }
 
 /**
@@ -248,7 +260,24 @@ export interface ListResult<T, C extends string> {
  */
 export interface RequestScope {
   once<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /** What the request accepts and how long it may wait (read by the memory layer; adapters ignore it). */
+  readonly policy: ReadPolicy;
 }
+
+/** A GraphQL request's freshness and time policy, from its HTTP headers and the config. */
+export interface ReadPolicy {
+  /** `Cache-Control: no-cache`: read every list and record from its server. */
+  noCache: boolean;
+  /** `Cache-Control: max-age=N`: accept data up to this old, ms (instead of each type's TTL). */
+  maxAgeMs?: number;
+  /** Epoch ms (the gateway's clock) after which a server that has not answered is answered from cache or reported. */
+  deadline?: number;
+  /** Aborted when the client goes away: upstream calls nobody else waits for are cancelled. */
+  signal?: AbortSignal;
+}
+
+/** The policy of a request that says nothing: TTLs apply, no deadline. */
+export const DEFAULT_READ_POLICY: ReadPolicy = Object.freeze({ noCache: false });
 
 /** What a source can do, fixed for its configuration. */
 export interface SourceDescription {
@@ -342,7 +371,11 @@ export interface Source {
   /** The organization each session restores from, in order; null when it has none or it is gone. */
   sessionOrganizations(sessions: readonly RestoreSessionRecord[], scope: RequestScope): Promise<(OrganizationRecord | null | Error)[]>;
   /** A page of a session's events, in their order. */
-  listSessionEvents(sessionId: string, page: { offset: number; limit: number }): Promise<{ items: SessionEventRecord[]; hasMore: boolean }>;
+  listSessionEvents(
+    sessionId: string,
+    page: { offset: number; limit: number },
+    scope: RequestScope,
+  ): Promise<{ items: SessionEventRecord[]; hasMore: boolean; freshness?: Freshness }>;
   /** Every event of a session, read once per scope. */
   allSessionEvents(sessionId: string, scope: RequestScope): Promise<SessionEventRecord[]>;
 

@@ -31,7 +31,7 @@ export async function eventsConnection(
       throw badUserInput('Invalid cursor: it does not belong to this list. Start again without `after`.');
     offset = position;
   }
-  const page = await source.listSessionEvents(sessionId, { offset, limit: first + 1 });
+  const page = await source.listSessionEvents(sessionId, { offset, limit: first + 1 }, context.scope(source));
   const items = page.items.slice(0, first);
   const edges = items.map((value, i) => ({
     cursor: context.cursors.encode(fingerprint, { key: [offset + i + 1], ties: 0 }),
