@@ -115,6 +115,45 @@ const inWindow =
   };
 
 /**
+ * How long a window's `totalCount` is used as a hint, ms. A hint is never trusted: the page read
+ * with it must prove it (see `readSessions`), so this only bounds how often a stale one costs a
+ * wasted call (an open window gains sessions as they start).
+ */
+const TOTAL_COUNT_HINT_TTL_MS = 60_000;
+/** Windows whose `totalCount` one source remembers; the least recently stored is dropped first. */
+const TOTAL_COUNT_HINT_MAX = 256;
+
+/**
+ * The last `totalCount` (v6/v7, docs/veeam-wire.md Part 2 section 4) seen per session window, and
+ * when: a small bounded map, per source instance, by the client's clock.
+ */
+class TotalCountHints {
+  private readonly hints = new Map<string, { total: number; at: number }>();
+
+  constructor(private readonly now: () => number) {}
+
+  get(key: string): number | undefined {
+    const hint = this.hints.get(key);
+    if (hint === undefined) return undefined;
+    const age = this.now() - hint.at;
+    if (age >= 0 && age <= TOTAL_COUNT_HINT_TTL_MS) return hint.total;
+    this.hints.delete(key);
+    return undefined;
+  }
+
+  set(key: string, total: number): void {
+    // Re-inserted so that Map order is storage order: the first key is the oldest.
+    this.hints.delete(key);
+    this.hints.set(key, { total, at: this.now() });
+    if (this.hints.size > TOTAL_COUNT_HINT_MAX) this.hints.delete(this.hints.keys().next().value!);
+  }
+
+  delete(key: string): void {
+    this.hints.delete(key);
+  }
+}
+
+/**
  * The source contract over one VB365 server (docs/veeam-wire.md Part 2), by what its configured
  * API version can do. VB365 filters sessions by creation time at best and never by state, result
  * or organization, so those conditions are returned unapplied; restore points filter by
@@ -128,11 +167,14 @@ export class VboSource implements Source {
   private readonly client: VboClient;
   private readonly events: SourceEventHub;
   private readonly description: SourceDescription;
+  /** `totalCount` per session window, so a NEWEST_FIRST page of a known window is one call (`readSessions`). */
+  private readonly totals: TotalCountHints;
 
   /** @param options the client's options; `onRequest` is the source's own (subscribe instead) */
   constructor(options: Omit<VboClientOptions, 'onRequest'> & { publicUrl: string }) {
     this.name = options.name;
     this.url = options.publicUrl;
+    this.totals = new TotalCountHints(options.now ?? Date.now);
     // Token requests are `POST /vN/token` (docs/veeam-wire.md Part 2 section 2).
     this.events = new SourceEventHub(options.name, (e) => (e.method === 'POST' && /\/v\d+\/token(\?|$)/i.test(e.path) ? 'vbo_token' : undefined));
     this.client = new VboClient({ ...options, onRequest: this.events.http });
@@ -168,7 +210,9 @@ export class VboSource implements Source {
    *   the window holds no more, that is the whole window (one call); otherwise v6/v7 pages carry
    *   `totalCount` and the newest `limit` are read at `offset = totalCount - limit`. The order of
    *   what comes back is checked; an unsorted answer, or v4/v5 without `totalCount`, falls back to
-   *   reading the whole window.
+   *   reading the whole window. The `totalCount` learned is remembered per window for a minute:
+   *   the next NEWEST_FIRST page of that window reads the tail directly, one call, and falls back
+   *   to the two steps when the page does not prove the count still holds.
    * - v1-v3 cannot filter at all: every session is read once per request scope and windowed here.
    * VB365 time bounds are inclusive (`<=`), so the exclusive upper bound is sent as its last 100 ns tick.
    */
@@ -214,13 +258,34 @@ export class VboSource implements Source {
       const got = await readFrom(0, { ...window, orderBy: 'CreationTime', orderAsc: query.order === 'OLDEST_FIRST' });
       return { items: got.items, complete: !got.hasMore };
     }
+    // Keyed by the bounds as sent: the total depends on the window only, not on `limit`.
+    const key = JSON.stringify([window.startTimeFrom ?? null, window.startTimeTo ?? null]);
+    const known = query.order === 'NEWEST_FIRST' ? this.totals.get(key) : undefined;
+    if (known !== undefined) {
+      // The tail at the known total, in one call. v6/v7 send `totalCount` on every page
+      // (docs/veeam-wire.md Part 2 section 4): when this page's own count is the known one, no
+      // page follows and it is ascending, it is the very request and answer of the two steps below
+      // (whose offset is computed from the same count), `complete` included. An open window that
+      // gained sessions, or anything else, fails a test and takes the two steps: one call more,
+      // never a different page.
+      const offset = Math.max(0, known - query.limit);
+      const tail = await readFrom(offset, window);
+      if (tail.totalCount === known && !tail.hasMore && isAscending(tail.items)) return { items: tail.items, complete: offset === 0 };
+      this.totals.delete(key);
+    }
     const head = await readFrom(0, window);
     if (!head.hasMore) return { items: head.items, complete: true };
     if (!isAscending(head.items)) return wholeWindow();
+    if (head.totalCount !== undefined) this.totals.set(key, head.totalCount);
     if (query.order === 'OLDEST_FIRST') return { items: head.items, complete: false };
     if (head.totalCount === undefined) return wholeWindow();
     const tail = await readFrom(Math.max(0, head.totalCount - query.limit), window);
-    if (tail.hasMore || !isAscending(tail.items)) return wholeWindow();
+    if (tail.hasMore || !isAscending(tail.items)) {
+      // The count did not hold (sessions arrived between the calls) or the order is not ours: a
+      // hint would only cost a call next time.
+      this.totals.delete(key);
+      return wholeWindow();
+    }
     return { items: tail.items, complete: false };
   }
 
