@@ -40,8 +40,8 @@ export const retrySchema = z.strictObject({
 
 /**
  * Circuit breaker per server. Defaults: failureThreshold 5 (consecutive calls with no answer, a
- * timeout or 502/503/504 after retries), cooldownMs 30000, maxCooldownMs 300000 (the cooldown
- * doubles after each failed probe up to this).
+ * timeout or 502/503/504 after retries), cooldownMs 2000, maxCooldownMs 60000 (the cooldown
+ * doubles after each failed probe up to this; the gateway probes when each cooldown ends).
  */
 export const circuitBreakerSchema = z.strictObject({
   failureThreshold: z.number().int().min(1).max(1000).optional(),
@@ -111,6 +111,28 @@ export const configSchema = z.strictObject({
       maxPageSize: z.number().int().min(1).max(10000).optional(),
       maxDepth: z.number().int().min(1).max(100).optional(),
       maxCost: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  /**
+   * The memory layer (src/sources/memory/memoryDefaults.ts holds the defaults): enabled true,
+   * maxEntries 50000, ttlMs { backupServer 300000, organization 300000, restorePoint 60000,
+   * restoreSession 5000 }, listTtlMs 2000, maxStaleMs 3600000, budgetMs 2500.
+   */
+  cache: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      maxEntries: z.number().int().min(100).max(10_000_000).optional(),
+      ttlMs: z
+        .strictObject({
+          backupServer: z.number().int().min(0).optional(),
+          organization: z.number().int().min(0).optional(),
+          restorePoint: z.number().int().min(0).optional(),
+          restoreSession: z.number().int().min(0).optional(),
+        })
+        .optional(),
+      listTtlMs: z.number().int().min(0).optional(),
+      maxStaleMs: z.number().int().min(0).optional(),
+      budgetMs: ms('budgetMs').optional(),
     })
     .optional(),
   /** Signs pagination cursors; give every instance behind one endpoint the same one so cursors survive restarts. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { HTTP_DEFAULTS, type HttpSettings } from '../upstream/http/httpDefaults.js';
+import { MEMORY_DEFAULTS, type MemorySettings } from '../sources/memory/memoryDefaults.js';
 import { configSchema } from './configSchema.js';
 import type { RawConfig, Secret } from './configSchema.js';
 
@@ -42,6 +43,8 @@ export interface GatewayConfig {
   listen: { host: string; port: number };
   servers: ServerConfig[];
   limits: { defaultPageSize: number; maxPageSize: number; maxDepth: number; maxCost: number };
+  /** The memory layer: cache TTLs, list freshness, stale horizon, latency budget. */
+  cache: MemorySettings;
   /** Resolved cursor-signing secret, if configured; otherwise each instance signs with a random key. */
   cursorSecret: string | undefined;
   introspection: boolean;
@@ -227,6 +230,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     listen: { host, port },
     servers,
     limits,
+    cache: { ...MEMORY_DEFAULTS, ...cfg.cache, ttlMs: { ...MEMORY_DEFAULTS.ttlMs, ...cfg.cache?.ttlMs } },
     cursorSecret,
     introspection: cfg.introspection ?? true,
     federation: cfg.federation ?? false,

@@ -8,6 +8,8 @@ import type { Loaders } from './loaders/createLoaders.js';
 /** What every resolver receives, built fresh for each request by `Graph.createContext` (design.md section 2). */
 export interface GraphContext {
   readonly requestId: string | undefined;
+  /** Epoch ms when the request started: the `asOf` of data read during it without a stamp of its own. */
+  readonly requestedAt: number;
   readonly logger: Logger;
   /** Configured servers in configuration order. */
   readonly sources: readonly Source[];
@@ -27,4 +29,9 @@ export interface GraphContext {
    * report an error for the same field).
    */
   readonly partialErrors: GraphQLError[];
+  /**
+   * Reports that `source` answered from the gateway's memory because `cause` failed: once per
+   * source and request, at the first path that showed stale data (stale data is never silent).
+   */
+  reportStale(source: Source, cause: Error, path: readonly (string | number)[]): void;
 }

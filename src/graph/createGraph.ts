@@ -2,11 +2,12 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { parse, type DocumentNode, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Resolvers } from './__generated__/resolvers.generated.js';
 import { createCursorCodec } from './cursor.js';
 import { createFormatError } from './errors/createFormatError.js';
+import { graphQLErrorOf, sourceErrorOf } from './errors/upstreamGraphQLError.js';
 import type { GraphContext } from './GraphContext.js';
 import { createLoaders, type LoaderFactory } from './loaders/createLoaders.js';
 import { createRequestScope } from './loaders/createRequestScope.js';
@@ -15,7 +16,7 @@ import { connectionResolvers } from './resolvers/connectionResolvers.js';
 import { dateTimeScalar } from './resolvers/dateTimeScalar.js';
 import { entityResolvers } from './resolvers/entityResolvers.js';
 import { queryResolvers } from './resolvers/queryResolvers.js';
-import type { RequestScope, Source, SourceHealth } from '../upstream/Source.js';
+import type { ReadPolicy, RequestScope, Source, SourceHealth } from '../upstream/Source.js';
 
 export interface CreateGraphOptions {
   sources: readonly Source[];
@@ -27,6 +28,8 @@ export interface CreateGraphOptions {
   logger: Logger;
   /** The loaders of each request. Default {@link createLoaders}; the benchmark passes its unbatched ones. */
   loaders?: LoaderFactory;
+  /** Clock, epoch ms (`requestedAt`). Default `Date.now`. */
+  now?: () => number;
   /** Called once per executed loader batch with its key count (metrics). */
   onLoaderBatch?: (loader: string, size: number) => void;
 }
@@ -35,7 +38,7 @@ export interface Graph {
   typeDefs: DocumentNode;
   resolvers: Resolvers;
   /** Fresh per request: new loaders, an empty list of partial errors. */
-  createContext(init?: { requestId?: string; logger?: Logger }): GraphContext;
+  createContext(init?: { requestId?: string; logger?: Logger; policy?: ReadPolicy }): GraphContext;
   /**
    * Install in Apollo Server (`plugins`): puts the errors of failing servers, collected while a
    * merged connection still answered, into the response's `errors` array.
@@ -95,18 +98,22 @@ export function createGraph(options: CreateGraphOptions): Graph {
     typeDefs: loadTypeDefs(),
     resolvers,
     createContext: (init = {}) => {
+      const logger = init.logger ?? options.logger;
+      const partialErrors: GraphQLError[] = [];
+      const staleReported = new Set<string>();
       const scopes = new Map<string, RequestScope>();
       const scope = (source: Source): RequestScope => {
         let s = scopes.get(source.name);
         if (s === undefined) {
-          s = createRequestScope();
+          s = createRequestScope(init.policy);
           scopes.set(source.name, s);
         }
         return s;
       };
       return {
         requestId: init.requestId,
-        logger: init.logger ?? options.logger,
+        requestedAt: (options.now ?? Date.now)(),
+        logger,
         sources: options.sources,
         sourceByName,
         health: (source) => options.health(source.name),
@@ -117,7 +124,12 @@ export function createGraph(options: CreateGraphOptions): Graph {
         }),
         limits,
         cursors,
-        partialErrors: [],
+        partialErrors,
+        reportStale: (source, cause, path) => {
+          if (staleReported.has(source.name)) return;
+          staleReported.add(source.name);
+          partialErrors.push(graphQLErrorOf(sourceErrorOf(source, cause, logger), path, true));
+        },
       };
     },
     plugins: [createPartialErrorsPlugin()],

@@ -52,9 +52,12 @@ export interface SourceErrorParent {
 /** `SourceOutcome` as resolvers build it. */
 export interface SourceOutcomeParent {
   source: Source;
-  status: 'OK' | 'FAILED' | 'SKIPPED';
+  status: 'OK' | 'FAILED' | 'SKIPPED' | 'STALE';
   contributed: number;
   error: SourceErrorParent | null;
+  /** ISO 8601, when this source's part was read. */
+  asOf: string | null;
+  stale: boolean;
 }
 
 export interface PageInfoParent {
@@ -69,6 +72,29 @@ export interface ConnectionParent<N> {
   edges: { cursor: string; node: N }[];
   pageInfo: PageInfoParent;
   outcomes: SourceOutcomeParent[];
+  /** ISO 8601: the oldest read among the sources that contributed. */
+  asOf: string | null;
+  stale: boolean;
+}
+
+/** An outcome of a source that was not asked. */
+export const skipped = (source: Source): SourceOutcomeParent => ({ source, status: 'SKIPPED', contributed: 0, error: null, asOf: null, stale: false });
+
+/** An outcome of a source that failed with `error`. */
+export const failed = (source: Source, error: SourceErrorParent): SourceOutcomeParent => ({
+  source,
+  status: 'FAILED',
+  contributed: 0,
+  error,
+  asOf: null,
+  stale: false,
+});
+
+/** `asOf` (ISO) and `stale` of a connection page, from the outcomes of the sources that contributed. */
+export function pageFreshness(outcomes: readonly SourceOutcomeParent[]): { asOf: string | null; stale: boolean } {
+  const contributing = outcomes.filter((o) => o.contributed > 0 && o.asOf !== null);
+  const asOf = contributing.reduce<string | null>((oldest, o) => (oldest === null || o.asOf! < oldest ? o.asOf : oldest), null);
+  return { asOf, stale: contributing.some((o) => o.stale) };
 }
 
 /** Anything `Node` can be: an entity or a configured server. */

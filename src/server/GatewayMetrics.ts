@@ -33,6 +33,9 @@ export const METRIC_NAMES = {
   tokenGrants: 'veeam_graph_vbo_token_grants_total',
   loaderBatchSize: 'veeam_graph_loader_batch_size',
   sourceUp: 'veeam_graph_source_up',
+  cacheReads: 'veeam_graph_cache_reads_total',
+  cacheEvictions: 'veeam_graph_cache_evictions_total',
+  cacheEntries: 'veeam_graph_cache_entries',
 } as const;
 
 /**
@@ -56,6 +59,9 @@ export class GatewayMetrics {
   private readonly upstreamRetries: Counter<'source'>;
   private readonly upstreamLogons: Counter<'source' | 'kind' | 'outcome'>;
   private readonly loaderBatchSize: Histogram<'loader'>;
+  private readonly cacheReads: Counter<'source' | 'what' | 'outcome'>;
+  private readonly cacheEvictions: Counter;
+  private cacheSize: () => number = () => 0;
   private readonly operationNames = new Set<string>();
   private sources: () => readonly SourceHealthView[] = () => [];
   private tokenStats: () => readonly TokenStatsView[] = () => [];
@@ -114,6 +120,26 @@ export class GatewayMetrics {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers,
     });
+    this.cacheReads = new Counter({
+      name: METRIC_NAMES.cacheReads,
+      help: 'Reads of the memory layer by source, what was read (entity or list kind) and outcome: hit (fresh from memory), miss (read from the server), coalesced (joined a read in progress), stale (served past its TTL because the server failed or was too slow).',
+      labelNames: ['source', 'what', 'outcome'],
+      registers,
+    });
+    this.cacheEvictions = new Counter({
+      name: METRIC_NAMES.cacheEvictions,
+      help: 'Entries the memory layer evicted to stay within cache.maxEntries.',
+      registers,
+    });
+    const size = (): number => this.cacheSize();
+    new Gauge({
+      name: METRIC_NAMES.cacheEntries,
+      help: 'Entries held by the memory layer now.',
+      registers,
+      collect() {
+        this.set(size());
+      },
+    });
     // prom-client calls collect() with the metric as `this`; these arrows reach the gateway's state.
     const health = (): readonly SourceHealthView[] => this.sources();
     const tokens = (): readonly TokenStatsView[] => this.tokenStats();
@@ -163,6 +189,17 @@ export class GatewayMetrics {
   recordSourceEvent(event: SourceEvent): void {
     if (event.type === 'http') this.recordUpstream(event.request);
     else if (event.type === 'logon') this.upstreamLogons.inc({ source: event.source, kind: event.logon, outcome: event.outcome });
+    else if (event.type === 'cache') this.cacheReads.inc({ source: event.source, what: event.what, outcome: event.outcome });
+  }
+
+  /** One entry evicted by the memory layer's store. */
+  recordEviction(): void {
+    this.cacheEvictions.inc();
+  }
+
+  /** Makes `veeam_graph_cache_entries` read the store at scrape time. */
+  watchCache(size: () => number): void {
+    this.cacheSize = size;
   }
 
   /** One HTTP attempt to a Veeam server. */

@@ -12,7 +12,10 @@ import { createGraph } from '../graph/createGraph.js';
 import { createFormatError } from '../graph/errors/createFormatError.js';
 import { buildGraphSubgraphSchema } from '../graph/federation/buildGraphSubgraphSchema.js';
 import { createSources } from '../sources/createSources.js';
-import type { Source, SourceHealth } from '../upstream/Source.js';
+import type { ReadPolicy, Source, SourceHealth } from '../upstream/Source.js';
+import { realScheduler, type Scheduler } from '../sources/Scheduler.js';
+import { readPolicyOf } from './readPolicyOf.js';
+import { probeOpenCircuits } from '../sources/probeOpenCircuits.js';
 import { createCostLimitPlugin } from './createCostLimitPlugin.js';
 import { createDepthLimitRule } from './createDepthLimitRule.js';
 import { createLogger } from './createLogger.js';
@@ -29,7 +32,7 @@ export const GRAPHQL_PATH = '/graphql';
 export interface GatewayGraph {
   typeDefs: DocumentNode;
   resolvers: unknown;
-  createContext(init?: { requestId?: string; logger?: Logger }): object;
+  createContext(init?: { requestId?: string; logger?: Logger; policy?: ReadPolicy }): object;
   /** Apollo plugins of the graph (partial-result errors), installed before the server's own. */
   plugins?: readonly unknown[];
   /** Apollo `formatError`; default the graph's `createFormatError`. */
@@ -40,6 +43,7 @@ export interface GatewayGraph {
 export type GraphFactory = (options: {
   sources: readonly Source[];
   health(name: string): SourceHealth;
+  now?: () => number;
   limits: { defaultPageSize: number; maxPageSize: number };
   cursorSecret?: string;
   logger: Logger;
@@ -52,6 +56,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Clock in epoch ms for the clients, health stamps and readiness staleness. Default `Date.now`. */
   now?: () => number;
+  /** Clock and timers of the memory layer (budgets, TTLs); wins over `now`. Default real time. */
+  scheduler?: Scheduler;
   /** The graph to serve. Default `createGraph` of `src/graph`; tests may pass a stand-in. */
   createGraph?: GraphFactory;
   /** How long `close()` lets in-flight requests finish before cutting them, ms. Default 10000. */
@@ -120,7 +126,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   for (const warning of config.warnings) logger.warn(warning);
 
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const set = createSources(config.servers, { logger, ...(options.now ? { now: options.now } : {}) });
+  const scheduler: Scheduler = options.scheduler ?? (options.now ? { now: options.now, setTimer: realScheduler.setTimer } : realScheduler);
+  const set = createSources(config.servers, {
+    logger,
+    now: scheduler.now,
+    memory: { settings: config.cache, scheduler, onEvict: () => metrics.recordEviction() },
+  });
+  if (set.store !== undefined) metrics.watchCache(() => set.store!.size());
+  // An open circuit is probed in the background when its cooldown ends, not by a user's query.
+  const prober = probeOpenCircuits(set.list, { scheduler, logger });
   const sources = set.list;
   for (const source of sources) source.subscribe((event) => metrics.recordSourceEvent(event));
   metrics.watchSources(
@@ -131,8 +145,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         return stats === undefined ? [] : [{ source: s.name, ...stats }];
       }),
   );
-  const readiness = new Readiness(sources, set.health, { logger, ...(options.now ? { now: options.now } : {}), ...options.readiness });
+  const readiness = new Readiness(sources, set.health, { logger, now: scheduler.now, ...options.readiness });
   const closeSources = async (): Promise<void> => {
+    prober.stop();
     const results = await Promise.allSettled(sources.map((s) => s.close()));
     results.forEach((r, i) => {
       if (r.status === 'rejected') logger.warn({ source: sources[i]!.name, err: r.reason as unknown }, 'closing source failed');
@@ -144,6 +159,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     const graph = (options.createGraph ?? createGraph)({
       sources,
       health: set.health,
+      now: scheduler.now,
       limits: { defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize },
       ...(config.cursorSecret !== undefined ? { cursorSecret: config.cursorSecret } : {}),
       logger,
@@ -199,9 +215,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       GRAPHQL_PATH,
       express.json({ limit: '1mb' }),
       expressMiddleware(apollo as ApolloServer<BaseContext>, {
-        context: async ({ res }) => {
+        context: async ({ req, res }) => {
           const id = String(res.locals.requestId);
-          return graph.createContext({ requestId: id, logger: logger.child({ requestId: id }) }) as BaseContext;
+          // A client that goes away cancels the upstream reads nobody else waits for.
+          const abort = new AbortController();
+          res.once('close', () => {
+            if (!res.writableFinished) abort.abort(new Error('client closed the request'));
+          });
+          const policy = readPolicyOf(req.headers, { budgetMs: config.cache.budgetMs, signal: abort.signal });
+          return graph.createContext({ requestId: id, logger: logger.child({ requestId: id }), policy }) as BaseContext;
         },
       }),
     );

@@ -92,6 +92,13 @@ export class SimServer {
     });
   }
 
+  private hanging = 0;
+
+  /** Requests a `hang` fault holds right now (their client has not closed the connection yet). */
+  get hangingRequests(): number {
+    return this.hanging;
+  }
+
   /** Listens (default 127.0.0.1:0) and returns the base URL, e.g. `http://127.0.0.1:41234`. */
   async listen(): Promise<string> {
     const host = this.options.host ?? '127.0.0.1';
@@ -167,6 +174,9 @@ export class SimServer {
     }
     if (action && 'hang' in action) {
       record(0, 'hang');
+      // Counted until the client gives up on it: tests see a cancelled request end.
+      this.hanging++;
+      req.socket.once('close', () => this.hanging--);
       return;
     }
     if (action && 'status' in action) {

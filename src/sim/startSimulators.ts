@@ -25,6 +25,8 @@ interface SimulatedServerBase {
   password: string;
   log: RequestLog;
   faults: Faults;
+  /** Requests a `hang` fault holds right now (until their client closes the connection). */
+  hangingRequests(): number;
   /** Invalidates every EM logon session / VB365 token now. */
   expireAll(): void;
   close(): Promise<void>;
@@ -97,7 +99,7 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
     const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
     const server = new SimServer({ handler: sim, log, faults, ...hostAndTls(options.host, tls), onExpireAll: () => sim.expireAll(), extraStats });
     const baseUrl = await server.listen();
-    return { baseUrl, log, faults, expireAll: () => sim.expireAll(), close: () => server.close() };
+    return { baseUrl, log, faults, hangingRequests: () => server.hangingRequests, expireAll: () => sim.expireAll(), close: () => server.close() };
   };
 
   try {

@@ -19,24 +19,22 @@ export const realScheduler: Scheduler = {
   },
 };
 
-/** A scheduler whose time moves only when told (`advance`); due timers fire in time order. */
+/** A scheduler whose time moves only when told (`advance`); due timers fire in time order. Methods are bound (pass `scheduler.now` around). */
 export class ManualScheduler implements Scheduler {
   private timers: { at: number; seq: number; fn: () => void }[] = [];
   private seq = 0;
 
   constructor(private time = 0) {}
 
-  now(): number {
-    return this.time;
-  }
+  readonly now = (): number => this.time;
 
-  setTimer(ms: number, fn: () => void): () => void {
+  readonly setTimer = (ms: number, fn: () => void): (() => void) => {
     const timer = { at: this.time + Math.max(0, ms), seq: this.seq++, fn };
     this.timers.push(timer);
     return () => {
       this.timers = this.timers.filter((t) => t !== timer);
     };
-  }
+  };
 
   /** Timers waiting to fire. */
   get pending(): number {

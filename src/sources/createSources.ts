@@ -1,11 +1,20 @@
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/loadConfig.js';
 import type { Source, SourceHealth } from '../upstream/Source.js';
+import { MemoryStore, type CacheStore } from './memory/CacheStore.js';
+import type { MemorySettings } from './memory/memoryDefaults.js';
+import { MemorySource } from './memory/MemorySource.js';
+import { realScheduler, type Scheduler } from './Scheduler.js';
 import { createSource } from './sourceKinds.js';
 import { trackHealth } from './trackHealth.js';
 
 export interface CreateSourcesOptions {
   logger: Logger;
+  /**
+   * The memory layer over every source (cache, coalescing, budget, stale-if-error), or none.
+   * Default none: the gateway passes the config's `cache`; tests of the layers below opt in.
+   */
+  memory?: { settings: MemorySettings; scheduler?: Scheduler; store?: CacheStore; onEvict?: (key: string) => void };
   /** Clock in epoch ms for clients and health timestamps. Default `Date.now`. */
   now?: () => number;
   /** Sleep between retries (tests record instead of waiting). Default a timer. */
@@ -20,16 +29,26 @@ export interface SourceSet {
   health(name: string): SourceHealth;
   /** Closes every source (EM logoff, VB365 token logout); never throws. */
   close(): Promise<void>;
+  /** The memory layer's store, when there is one (metrics read its size). */
+  readonly store: CacheStore | undefined;
 }
 
 /**
  * The composition of the upstream side (docs/architecture.md): config -> one adapter per
  * configured server (through the kind table, each with its HTTP client built once, design.md
- * section 9.2) -> health tracked from each adapter's outcome events.
+ * section 9.2) -> the memory layer around each (when enabled) -> health tracked from each
+ * source's outcome events.
  */
 export function createSources(servers: readonly ServerConfig[], options: CreateSourcesOptions): SourceSet {
   const now = options.now ?? Date.now;
-  const list = servers.map((server) =>
+  const memory = options.memory?.settings.enabled === true ? options.memory : undefined;
+  const scheduler: Scheduler = memory?.scheduler ?? { now, setTimer: realScheduler.setTimer };
+  const store =
+    memory === undefined
+      ? undefined
+      : (memory.store ??
+        new MemoryStore({ maxEntries: memory.settings.maxEntries, now: scheduler.now, ...(memory.onEvict !== undefined && { onEvict: memory.onEvict }) }));
+  const adapters = servers.map((server) =>
     createSource(server, {
       publicUrl: safeUrl(server.url),
       logger: options.logger,
@@ -42,9 +61,11 @@ export function createSources(servers: readonly ServerConfig[], options: CreateS
       circuitBreaker: server.circuitBreaker,
     }),
   );
+  const list = store === undefined ? adapters : adapters.map((a) => new MemorySource(a, { store, settings: memory!.settings, scheduler }));
   const health = new Map(list.map((s) => [s.name, trackHealth(s, now)]));
   return {
     list,
+    store,
     health: (name) => {
       const of = health.get(name);
       if (of === undefined) throw new Error(`createSources: no source named ${name}`);

@@ -45,6 +45,8 @@ export interface Freshness {
   asOf: number;
   /** True when served past its TTL because the server failed, was too slow, or its circuit is open. */
   stale: boolean;
+  /** Why it is stale: the failure of the read that was attempted instead (reported, never hidden). */
+  cause?: Error;
 }
 
 /** Times are ISO 8601 text as the server sent it (0-7 fraction digits, `Z` or an offset). */
@@ -270,8 +272,12 @@ export interface ReadPolicy {
   noCache: boolean;
   /** `Cache-Control: max-age=N`: accept data up to this old, ms (instead of each type's TTL). */
   maxAgeMs?: number;
-  /** Epoch ms (the gateway's clock) after which a server that has not answered is answered from cache or reported. */
-  deadline?: number;
+  /**
+   * The latency budget, ms: how long one read waits for its server before it is answered from
+   * memory (stale) or reported as UPSTREAM_TIMEOUT. Per read, so the links read after a slow list
+   * get their own time: a query with one hung server returns after about one budget.
+   */
+  budgetMs?: number;
   /** Aborted when the client goes away: upstream calls nobody else waits for are cancelled. */
   signal?: AbortSignal;
 }
@@ -321,13 +327,15 @@ export interface GrantStats {
  * remember to report a failure.
  * - `http`: every HTTP attempt (latency, status, retries);
  * - `success` / `failure`: every contract call, with the `UpstreamError` it failed with;
- * - `logon`: every logon or token request (`renewal` for re-logons and refreshes).
+ * - `logon`: every logon or token request (`renewal` for re-logons and refreshes);
+ * - `cache`: every read of the memory layer (`what`: the entity or list kind).
  */
 export type SourceEvent =
   | { type: 'http'; source: string; request: HttpRequestEvent }
   | { type: 'success'; source: string; operation: string }
   | { type: 'failure'; source: string; operation: string; error: UpstreamError }
-  | { type: 'logon'; source: string; logon: string; outcome: 'success' | 'failure'; renewal: boolean };
+  | { type: 'logon'; source: string; logon: string; outcome: 'success' | 'failure'; renewal: boolean }
+  | { type: 'cache'; source: string; what: string; outcome: 'hit' | 'miss' | 'stale' | 'coalesced' };
 
 /**
  * Health of one source as the gateway's calls to it found it (tracked from its events by

@@ -27,7 +27,7 @@ export interface UpstreamClientOptions {
   retry?: HttpRetryOptions;
   /** Keep-alive sockets to this server. Default maxSockets 8. */
   concurrency?: Partial<HttpSettings['concurrency']>;
-  /** Circuit breaker. Defaults: failureThreshold 5 consecutive outage failures, cooldownMs 30000 doubling up to maxCooldownMs 300000. */
+  /** Circuit breaker. Defaults: failureThreshold 5 consecutive outage failures, cooldownMs 2000 doubling up to maxCooldownMs 60000. */
   circuitBreaker?: Partial<HttpSettings['circuitBreaker']>;
   /** Parent logger; a redacting child bound to `server` is derived. Default silent. */
   logger?: Logger;

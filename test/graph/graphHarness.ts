@@ -5,7 +5,10 @@ import { DEFAULT_HTTP, type ServerConfig } from '../../src/config/loadConfig.js'
 import { createGraph, type CreateGraphOptions, type Graph } from '../../src/graph/createGraph.js';
 import type { GraphContext } from '../../src/graph/GraphContext.js';
 import { createSources } from '../../src/sources/createSources.js';
-import type { Source, SourceHealth } from '../../src/upstream/Source.js';
+import type { ReadPolicy, Source, SourceHealth } from '../../src/upstream/Source.js';
+import type { CacheStore } from '../../src/sources/memory/CacheStore.js';
+import { MEMORY_DEFAULTS, type MemorySettings } from '../../src/sources/memory/memoryDefaults.js';
+import type { Scheduler } from '../../src/sources/Scheduler.js';
 import { startSimulators, type Simulators, type StartSimulatorsOptions } from '../../src/sim/startSimulators.js';
 
 /** Config entries for every simulated server, with test-sized HTTP settings. */
@@ -52,6 +55,7 @@ export interface GraphHarness {
   run(
     query: string,
     variables?: Record<string, unknown>,
+    policy?: ReadPolicy,
   ): Promise<{
     data?: Record<string, unknown> | null;
     errors?: readonly { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }[];
@@ -70,6 +74,8 @@ export interface HarnessOptions {
   http?: Partial<{ totalMs: number; retries: number }>;
   graph?: Partial<Omit<CreateGraphOptions, 'sources' | 'health' | 'logger'>>;
   now?: () => number;
+  /** The memory layer (off unless given): its settings over the defaults, and its clock and timers. */
+  memory?: { settings?: Partial<MemorySettings>; scheduler: Scheduler; store?: CacheStore };
   /** Edit the generated server configs (e.g. a wrong password) before the sources are built. */
   configs?: (configs: ServerConfig[]) => ServerConfig[];
 }
@@ -82,12 +88,21 @@ export async function startGraph(options: HarnessOptions = {}): Promise<GraphHar
   const set = createSources((options.configs ?? ((c) => c))(serverConfigs(sims, options.http)), {
     logger: logs.logger,
     ...(options.now && { now: options.now }),
+    ...(options.memory && {
+      now: options.memory.scheduler.now,
+      memory: {
+        settings: { ...MEMORY_DEFAULTS, ...options.memory.settings, ttlMs: { ...MEMORY_DEFAULTS.ttlMs, ...options.memory.settings?.ttlMs } },
+        scheduler: options.memory.scheduler,
+        ...(options.memory.store && { store: options.memory.store }),
+      },
+    }),
     sleep: async () => {},
   });
   const sources = set.list;
   const graph = createGraph({
     sources,
     health: set.health,
+    ...(options.memory && { now: options.memory.scheduler.now }),
     limits: { defaultPageSize: 50, maxPageSize: 1000 },
     cursorSecret: 'test-secret',
     logger: logs.logger,
@@ -108,8 +123,8 @@ export async function startGraph(options: HarnessOptions = {}): Promise<GraphHar
     graph,
     server,
     logs,
-    async run(query, variables) {
-      const res = await server.executeOperation({ query, ...(variables && { variables }) }, { contextValue: graph.createContext() });
+    async run(query, variables, policy) {
+      const res = await server.executeOperation({ query, ...(variables && { variables }) }, { contextValue: graph.createContext(policy ? { policy } : {}) });
       if (res.body.kind !== 'single') throw new Error('expected a single result');
       return res.body.singleResult as never;
     },

@@ -107,7 +107,8 @@ describe('Apollo Federation v2 subgraph', () => {
   let notes: NoteRow[] = [];
 
   beforeAll(async () => {
-    h = await startHarness({ sims: { em: 3, vbo: ['v8'], sessionsPerServer: 40 }, config: { federation: true } });
+    // The memory layer off: these tests count the cold path's batching (test/graph/memory.test.ts counts the warm one).
+    h = await startHarness({ sims: { em: 3, vbo: ['v8'], sessionsPerServer: 40 }, config: { federation: true, cache: { enabled: false } } });
     const tickets = await startSubgraph(TICKETS_SDL, {
       Query: { tickets: () => rows },
       // A reference is all the tickets service knows of a session: its id.

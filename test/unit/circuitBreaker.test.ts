@@ -118,7 +118,7 @@ describe('CircuitBreaker', () => {
     for (let i = 0; i < 4; i++) fail(breaker.tryAcquire());
     expect(breaker.snapshot().circuit).toBe('closed');
     fail(breaker.tryAcquire());
-    expect(breaker.snapshot()).toMatchObject({ circuit: 'open', until: T0 + 30_000 });
+    expect(breaker.snapshot()).toMatchObject({ circuit: 'open', until: T0 + 2_000 });
     expect(() => new CircuitBreaker({ failureThreshold: 0 }, Date.now)).toThrow(RangeError);
     expect(() => new CircuitBreaker({ cooldownMs: 0 }, Date.now)).toThrow(RangeError);
     expect(() => new CircuitBreaker({ cooldownMs: 2000, maxCooldownMs: 1000 }, Date.now)).toThrow(RangeError);

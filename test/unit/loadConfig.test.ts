@@ -132,7 +132,7 @@ servers:
   it('circuitBreaker: defaults, then `defaults.circuitBreaker`, then the server; an unset ceiling follows a raised cooldown', async () => {
     const env = { EM_PW: 'a', VBO_PW: 'b' };
     const plain = await parseConfig({ servers: [em] }, { env });
-    expect(plain.servers[0]!.circuitBreaker).toEqual({ failureThreshold: 5, cooldownMs: 30_000, maxCooldownMs: 300_000 });
+    expect(plain.servers[0]!.circuitBreaker).toEqual({ failureThreshold: 5, cooldownMs: 2_000, maxCooldownMs: 60_000 });
     const config = await parseConfig(
       {
         defaults: { circuitBreaker: { failureThreshold: 3, cooldownMs: 10_000 } },

@@ -9,6 +9,8 @@ export interface EventsPage {
   edges: { cursor: string; node: M365EventParent }[];
   nodes: M365EventParent[];
   pageInfo: PageInfoParent;
+  asOf: string | null;
+  stale: boolean;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function eventsConnection(
   source: Source,
   sessionId: string,
   args: { first?: number | null; after?: string | null },
+  path: readonly (string | number)[],
 ): Promise<EventsPage> {
   const { first, after } = parseConnectionArgs(args, context.limits);
   const fingerprint = cursorFingerprint(`Microsoft365RestoreSession.events:${source.name}:${sessionId}`, null, null);
@@ -32,6 +35,7 @@ export async function eventsConnection(
     offset = position;
   }
   const page = await source.listSessionEvents(sessionId, { offset, limit: first + 1 }, context.scope(source));
+  if (page.freshness?.cause !== undefined) context.reportStale(source, page.freshness.cause, path);
   const items = page.items.slice(0, first);
   const edges = items.map((value, i) => ({
     cursor: context.cursors.encode(fingerprint, { key: [offset + i + 1], ties: 0 }),
@@ -40,6 +44,8 @@ export async function eventsConnection(
   return {
     edges,
     nodes: edges.map((e) => e.node),
+    asOf: edges.length === 0 ? null : new Date(page.freshness?.asOf ?? context.requestedAt).toISOString(),
+    stale: page.freshness?.stale ?? false,
     pageInfo: {
       hasNextPage: page.items.length > first,
       hasPreviousPage: false,

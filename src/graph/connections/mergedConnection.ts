@@ -2,11 +2,12 @@ import { cursorFingerprint } from '../cursor.js';
 import { parseConnectionArgs, type RawConnectionArgs } from '../connectionArgs.js';
 import { graphQLErrorOf, sourceErrorOf } from '../errors/upstreamGraphQLError.js';
 import type { GraphContext } from '../GraphContext.js';
-import { sourced, type ConnectionParent, type Sourced, type SourceErrorParent, type SourceOutcomeParent } from '../mappers.js';
+import { answered } from './answered.js';
+import { failed, pageFreshness, skipped, sourced, type ConnectionParent, type Sourced, type SourceErrorParent, type SourceOutcomeParent } from '../mappers.js';
 import { mergeSorted, type SourceBatch } from '../mergeSorted.js';
 import { planSourceRequest, type PagePosition, type SourceRequestPlan } from '../planSourceRequest.js';
 import { compareSortKeys, sortKeyFromTuple, sortKeyToTuple, type SortKey, type TimeOrder } from '../sortKey.js';
-import type { EntityRecord, Source, TimeWindow } from '../../upstream/Source.js';
+import type { EntityRecord, Freshness, Source, TimeWindow } from '../../upstream/Source.js';
 
 /** What one server answered to its plan. */
 export interface FetchedBatch<T> {
@@ -16,6 +17,8 @@ export interface FetchedBatch<T> {
   complete: boolean;
   /** Conditions the server could not apply, as a predicate (applied after tie counting); absent: keep all. */
   keep?: (item: T) => boolean;
+  /** When the answer was read, and whether it is stale (with its cause). */
+  freshness?: Freshness;
 }
 
 export interface MergedConnectionInput<T extends EntityRecord> {
@@ -53,6 +56,7 @@ interface Answer<T> {
   batch?: SourceBatch<Tagged<T>>;
   limit?: number;
   error?: SourceErrorParent;
+  freshness?: Freshness;
 }
 
 /** Refetch rounds for starved servers before a page is returned short (it stays correct: hasNextPage is true). */
@@ -83,7 +87,12 @@ export async function mergedConnection<T extends EntityRecord>(input: MergedConn
       const fetched = await input.fetch(source, plan);
       const keep = fetched.keep ?? (() => true);
       const items = fetched.items.map((item) => ({ item, keep: keep(item), timeMs: input.timeOf(item), nativeId: item.nativeId.toLowerCase() }));
-      return { source, batch: { source: source.name, items, limit: fetched.complete ? Infinity : plan.limit }, limit: plan.limit };
+      return {
+        source,
+        batch: { source: source.name, items, limit: fetched.complete ? Infinity : plan.limit },
+        limit: plan.limit,
+        ...(fetched.freshness !== undefined && { freshness: fetched.freshness }),
+      };
     } catch (err) {
       return { source, error: sourceErrorOf(source, err, context.logger) };
     }
@@ -132,20 +141,22 @@ export async function mergedConnection<T extends EntityRecord>(input: MergedConn
 
   const outcomes: SourceOutcomeParent[] = context.sources.map((source) => {
     const a = answers.get(source.name);
-    if (a === undefined) return { source, status: 'SKIPPED', contributed: 0, error: null };
-    if (a.error) return { source, status: 'FAILED', contributed: 0, error: a.error };
-    return { source, status: 'OK', contributed: merged.contributed.get(source.name) ?? 0, error: null };
+    if (a === undefined) return skipped(source);
+    if (a.error) return failed(source, a.error);
+    return answered(context, source, merged.contributed.get(source.name) ?? 0, a.freshness);
   });
   for (const o of outcomes) {
     if (!o.error) continue;
-    if (input.throwOnFailure) throw graphQLErrorOf(o.error);
-    context.partialErrors.push(graphQLErrorOf(o.error, input.path));
+    if (o.stale) context.reportStale(o.source, answers.get(o.source.name)!.freshness!.cause ?? new Error('stale'), input.path);
+    else if (input.throwOnFailure) throw graphQLErrorOf(o.error);
+    else context.partialErrors.push(graphQLErrorOf(o.error, input.path));
   }
 
   return {
     edges,
     pageInfo: { hasNextPage: merged.hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
     outcomes,
+    ...pageFreshness(outcomes),
   };
 }
 

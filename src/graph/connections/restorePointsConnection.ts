@@ -25,13 +25,14 @@ export function restorePointsConnection(request: ListRequest): Promise<Connectio
     (p) => wireTimeMs(p.pointInTime),
     async (source: Source, plan: SourceRequestPlan): Promise<FetchedBatch<RestorePointRecord>> => {
       const result = await source.listRestorePoints({ window: plan, order: args.order, limit: plan.limit, conditions }, context.scope(source));
-      if (result.unapplied.size === 0) return { items: result.items, complete: result.complete };
+      const freshness = result.freshness && { freshness: result.freshness };
+      if (result.unapplied.size === 0) return { items: result.items, complete: result.complete, ...freshness };
       const u = result.unapplied;
       const keep = (p: RestorePointRecord) =>
         (!u.has('vmName') || ('vmName' in p && same(p.vmName, vmName))) &&
         (!u.has('backupServerId') || ('backupServerId' in p && same(p.backupServerId, backupServerId))) &&
         (!u.has('organizationId') || ('organizationId' in p && same(p.organizationId, organizationId)));
-      return { items: result.items, complete: result.complete, keep };
+      return { items: result.items, complete: result.complete, keep, ...freshness };
     },
   ) as Promise<ConnectionParent<RestorePointParent>>;
 }

@@ -21,7 +21,7 @@ export function restoreSessionsConnection(request: ListRequest): Promise<Connect
     async (source: Source, plan: SourceRequestPlan): Promise<FetchedBatch<RestoreSessionRecord>> => {
       const result = await source.listRestoreSessions({ window: plan, order: args.order, limit: plan.limit, conditions }, context.scope(source));
       const keep = await keepOf(context, source, filter, result.unapplied, result.items);
-      return { items: result.items, complete: result.complete, ...(keep && { keep }) };
+      return { items: result.items, complete: result.complete, ...(keep && { keep }), ...(result.freshness && { freshness: result.freshness }) };
     },
   ) as Promise<ConnectionParent<RestoreSessionParent>>;
 }

@@ -5,8 +5,9 @@ import { parseConnectionArgs } from '../connectionArgs.js';
 import { cursorFingerprint } from '../cursor.js';
 import { graphQLErrorOf, sourceErrorOf } from '../errors/upstreamGraphQLError.js';
 import type { GraphContext } from '../GraphContext.js';
-import { sourced, type ConnectionParent, type Sourced, type SourceErrorParent, type SourceOutcomeParent } from '../mappers.js';
-import { holds, type RecordOf, type SmallListKind, type Source } from '../../upstream/Source.js';
+import { failed, pageFreshness, skipped, sourced, type ConnectionParent, type Sourced, type SourceErrorParent, type SourceOutcomeParent } from '../mappers.js';
+import { answered } from './answered.js';
+import { holds, type Freshness, type RecordOf, type SmallListKind, type Source } from '../../upstream/Source.js';
 import { parseFilter } from './restoreSessionFilter.js';
 
 export interface SmallListInput<K extends SmallListKind> {
@@ -43,12 +44,15 @@ export async function smallListConnection<K extends SmallListKind>(input: SmallL
     afterKey = key as string[];
   }
   const errors = new Map<string, SourceErrorParent>();
+  const freshness = new Map<string, Freshness>();
   const all: { source: Source; item: RecordOf[K]; key: string[] }[] = [];
   await Promise.all(
     asked.map(async (source) => {
       try {
-        for (const item of await source.listAll(kind, context.scope(source)))
-          all.push({ source, item, key: [source.name, item.name, item.nativeId.toLowerCase()] });
+        const items = await source.listAll(kind, context.scope(source));
+        // A whole list is read at once: its first record's stamp is the list's.
+        if (items[0]?.freshness !== undefined) freshness.set(source.name, items[0].freshness);
+        for (const item of items) all.push({ source, item, key: [source.name, item.name, item.nativeId.toLowerCase()] });
       } catch (err) {
         errors.set(source.name, sourceErrorOf(source, err, context.logger));
       }
@@ -61,15 +65,19 @@ export async function smallListConnection<K extends SmallListKind>(input: SmallL
   const askedNames = new Set(asked.map((s) => s.name));
   const outcomes: SourceOutcomeParent[] = context.sources.map((source) => {
     const error = errors.get(source.name);
-    if (!askedNames.has(source.name)) return { source, status: 'SKIPPED', contributed: 0, error: null };
-    if (error) return { source, status: 'FAILED', contributed: 0, error };
-    return { source, status: 'OK', contributed: page.filter((x) => x.source.name === source.name).length, error: null };
+    if (!askedNames.has(source.name)) return skipped(source);
+    if (error) return failed(source, error);
+    return answered(context, source, page.filter((x) => x.source.name === source.name).length, freshness.get(source.name));
   });
   const path = responsePathAsArray(input.info.path);
-  for (const o of outcomes) if (o.error) context.partialErrors.push(graphQLErrorOf(o.error, path));
+  for (const o of outcomes) {
+    if (o.stale) context.reportStale(o.source, freshness.get(o.source.name)?.cause ?? new Error('stale'), path);
+    else if (o.error) context.partialErrors.push(graphQLErrorOf(o.error, path));
+  }
   return {
     edges,
     pageInfo: { hasNextPage: rest.length > first, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
     outcomes,
+    ...pageFreshness(outcomes),
   };
 }

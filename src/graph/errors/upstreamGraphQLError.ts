@@ -45,11 +45,14 @@ export function sourceErrorOf(source: Source, error: unknown, logger: Logger): S
   return { source, code: 'INTERNAL_SERVER_ERROR', message: `${source.name}: ${INTERNAL_MESSAGE}`, httpStatus: null, retryable: false };
 }
 
-/** The standard-errors-array form of a `SourceError`, with `extensions { code, source, httpStatus, retryable }`. */
-export function graphQLErrorOf(error: SourceErrorParent, path?: readonly (string | number)[]): GraphQLError {
+/**
+ * The standard-errors-array form of a `SourceError`, with `extensions { code, source, httpStatus,
+ * retryable }`, plus `stale: true` when the source's last good data was served instead.
+ */
+export function graphQLErrorOf(error: SourceErrorParent, path?: readonly (string | number)[], stale = false): GraphQLError {
   return new GraphQLError(error.message, {
     ...(path !== undefined && { path }),
-    extensions: { code: error.code, source: error.source.name, httpStatus: error.httpStatus, retryable: error.retryable },
+    extensions: { code: error.code, source: error.source.name, httpStatus: error.httpStatus, retryable: error.retryable, ...(stale && { stale: true }) },
   });
 }
 

@@ -2,6 +2,7 @@ import type {
   BackupServerRecord,
   EmRestoreSessionRecord,
   EntityRecord,
+  Freshness,
   LookupKind,
   M365RestorePointRecord,
   M365RestoreSessionRecord,
@@ -11,7 +12,7 @@ import type {
   SourceKind,
   VmRestorePointRecord,
 } from '../../upstream/Source.js';
-import type { GraphQLResolveInfo } from 'graphql';
+import { responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 import type { Resolvers, SourceKind as SchemaSourceKind } from '../__generated__/resolvers.generated.js';
 import type { ListRequest } from '../connections/timeListConnection.js';
 import { eventsConnection } from '../connections/eventsConnection.js';
@@ -31,13 +32,16 @@ const SCHEMA_KIND: { readonly [K in SourceKind]: SchemaSourceKind } = {
   microsoft365: 'MICROSOFT_365',
 };
 
-/** `id`, `nativeId`, `source`, `links`: the same four fields on every entity type. */
+/** `id`, `nativeId`, `source`, `links`, `asOf`, `stale`: the same fields on every entity type. */
 function identity<P extends EntityParent>(nativeKey: (p: P) => string = (p) => p.value.nativeId.toLowerCase()) {
   return {
     id: (p: P) => encodeGlobalId(p.type, p.source.name, nativeKey(p)),
     nativeId: (p: P) => p.value.nativeId,
     source: (p: P) => p.source,
     links: (p: P) => p.value.links,
+    // Without a stamp of the memory layer the record was read during this request.
+    asOf: (p: P, _a: unknown, context: GraphContext) => new Date(p.value.freshness?.asOf ?? context.requestedAt).toISOString(),
+    stale: (p: P) => p.value.freshness?.stale ?? false,
   };
 }
 
@@ -52,10 +56,17 @@ function fields<R extends EntityRecord>() {
  * request's batched loader. Loads are issued synchronously by every list item's resolver, so one
  * tick gathers a page's links into one `Source.lookup` per (source, kind).
  */
-async function linked<K extends LookupKind>(context: GraphContext, source: Source, kind: K, id: string | null) {
+async function linked<K extends LookupKind>(context: GraphContext, info: GraphQLResolveInfo, source: Source, kind: K, id: string | null) {
   if (id === null) return null;
   const record = await onSource(context, source, () => context.loaders.entity(source, kind, id));
-  return record && sourced(source, record);
+  return record && reported(context, info, sourced(source, record));
+}
+
+/** A parent whose record was served stale has its source's failure reported (once per request). */
+function reported<P extends { source: Source; value: { freshness?: Freshness } }>(context: GraphContext, info: GraphQLResolveInfo, parent: P): P {
+  const cause = parent.value.freshness?.cause;
+  if (cause !== undefined) context.reportStale(parent.source, cause, responsePathAsArray(info.path));
+  return parent;
 }
 
 const orderOf = (value: string | null | undefined): TimeOrder => (value === 'OLDEST_FIRST' ? 'OLDEST_FIRST' : 'NEWEST_FIRST');
@@ -130,19 +141,20 @@ export const entityResolvers: Resolvers = {
   EnterpriseManagerRestoreSession: {
     ...identity(),
     ...fields<EmRestoreSessionRecord>()(...SESSION_FIELDS, 'jobType', 'vmDisplayName', 'progress', 'restoredObject'),
-    backupServer: (p, _a, context) => linked(context, p.source, 'BackupServer', p.value.backupServerId),
-    restorePoint: (p, _a, context) => linked(context, p.source, 'RestorePoint', p.value.restorePointId) as never,
+    backupServer: (p, _a, context, info) => linked(context, info, p.source, 'BackupServer', p.value.backupServerId),
+    restorePoint: (p, _a, context, info) => linked(context, info, p.source, 'RestorePoint', p.value.restorePointId) as never,
   },
 
   Microsoft365RestoreSession: {
     ...identity(),
     ...fields<M365RestoreSessionRecord>()(...SESSION_FIELDS, 'type', 'initiatedBy', 'details', 'scopeName', 'clientHost', 'reason', 'pointInTime'),
-    organization: async (p, _a, context) => {
+    organization: async (p, _a, context, info) => {
       if (!p.value.hasOrganization) return null;
       const value = await onSource(context, p.source, () => context.loaders.sessionOrganization(p.source, p.value));
-      return value && sourced(p.source, value);
+      return value && reported(context, info, sourced(p.source, value));
     },
-    events: (p, args, context) => onSource(context, p.source, () => eventsConnection(context, p.source, p.value.nativeId, args)),
+    events: (p, args, context, info) =>
+      onSource(context, p.source, () => eventsConnection(context, p.source, p.value.nativeId, args, responsePathAsArray(info.path))),
   },
 
   Microsoft365RestoreSessionEvent: {
@@ -173,13 +185,13 @@ export const entityResolvers: Resolvers = {
   VmRestorePoint: {
     ...identity(),
     ...fields<VmRestorePointRecord>()('pointInTime', 'vmName', 'creationTime', 'algorithm', 'pointType', 'hierarchyObjRef'),
-    backupServer: (p, _a, context) => linked(context, p.source, 'BackupServer', p.value.backupServerId),
+    backupServer: (p, _a, context, info) => linked(context, info, p.source, 'BackupServer', p.value.backupServerId),
   },
 
   Microsoft365RestorePoint: {
     ...identity(),
     ...fields<M365RestorePointRecord>()('pointInTime', 'backupTime', 'isExchange', 'isSharePoint', 'isOneDrive', 'isTeams', 'isLongTermCopy'),
-    organization: (p, _a, context) => linked(context, p.source, 'Organization', p.value.organizationId),
+    organization: (p, _a, context, info) => linked(context, info, p.source, 'Organization', p.value.organizationId),
   },
 
   Organization: {

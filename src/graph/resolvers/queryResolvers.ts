@@ -1,3 +1,4 @@
+import { responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 import type { Resolvers } from '../__generated__/resolvers.generated.js';
 import { restorePointsConnection } from '../connections/restorePointsConnection.js';
 import { restoreSessionsConnection } from '../connections/restoreSessionsConnection.js';
@@ -10,22 +11,26 @@ import { resolveNode } from './resolveNode.js';
 const orderOf = (value: string | null | undefined) => (value === 'OLDEST_FIRST' ? 'OLDEST_FIRST' : 'NEWEST_FIRST');
 
 /** A typed root lookup: the id must be of one of `types` (else BAD_USER_INPUT), then `node` semantics. */
-async function lookup(context: GraphContext, id: string, types: readonly GlobalIdType[]) {
+async function lookup(context: GraphContext, info: GraphQLResolveInfo, id: string, types: readonly GlobalIdType[]) {
   decodeGlobalId(id, types);
-  return resolveNode(context, id);
+  return resolveNode(context, id, responsePathAsArray(info.path));
 }
 
 export const queryResolvers: Resolvers = {
   Query: {
     sources: (_root, _args, context) => [...context.sources],
 
-    node: (_root, { id }, context) => resolveNode(context, id),
+    node: (_root, { id }, context, info) => resolveNode(context, id, responsePathAsArray(info.path)),
 
-    nodes: async (_root, { ids }, context) => {
+    nodes: async (_root, { ids }, context, info) => {
       // Every id is validated before any call: one malformed id fails the field (schema contract).
       for (const id of ids) decodeGlobalId(id);
       // Per-item failures become that item's error (graphql-js nulls the item, keeps the others).
-      return Promise.all(ids.map((id) => resolveNode(context, id).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))))) as never;
+      return Promise.all(
+        ids.map((id, i) =>
+          resolveNode(context, id, [...responsePathAsArray(info.path), i]).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+        ),
+      ) as never;
     },
 
     restoreSessions: (_root, args, context, info) =>
@@ -37,7 +42,7 @@ export const queryResolvers: Resolvers = {
         args: { first: args.first, after: args.after, order: orderOf(args.orderBy) },
       }),
 
-    restoreSession: (_root, { id }, context) => lookup(context, id, ['EnterpriseManagerRestoreSession', 'Microsoft365RestoreSession']) as never,
+    restoreSession: (_root, { id }, context, info) => lookup(context, info, id, ['EnterpriseManagerRestoreSession', 'Microsoft365RestoreSession']) as never,
 
     restorePoints: (_root, args, context, info) =>
       restorePointsConnection({
@@ -50,7 +55,7 @@ export const queryResolvers: Resolvers = {
 
     backupServers: (_root, args, context, info) => smallListConnection({ context, info, connection: 'Query.backupServers', args, kind: 'BackupServer' }),
 
-    backupServer: (_root, { id }, context) => lookup(context, id, ['BackupServer']) as never,
+    backupServer: (_root, { id }, context, info) => lookup(context, info, id, ['BackupServer']) as never,
 
     organizations: (_root, args, context, info) => smallListConnection({ context, info, connection: 'Query.organizations', args, kind: 'Organization' }),
   },

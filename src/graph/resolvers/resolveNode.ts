@@ -15,14 +15,14 @@ const isNotFound = (error: unknown): boolean => typeof error === 'object' && err
  * (any more), holds no entities of that type, or does not know the id; an unreachable server
  * throws its error. A malformed id throws BAD_USER_INPUT before any call.
  */
-export async function resolveNode(context: GraphContext, id: string): Promise<NodeParent | null> {
+export async function resolveNode(context: GraphContext, id: string, path?: readonly (string | number)[]): Promise<NodeParent | null> {
   const parts = decodeGlobalId(id);
   const source = context.sourceByName.get(parts.source);
   if (source === undefined) return null;
   if (parts.type === 'Source') return parts.nativeId === source.name ? source : null;
   const type = parts.type;
   if (!source.describe().entities.has(type)) return null;
-  return onSource(context, source, async () => {
+  const parent = await onSource(context, source, async () => {
     try {
       const kind = ENTITY_KIND[type];
       if (kind === 'RestoreSessionEvent') return await sessionEvent(context, source, parts);
@@ -33,6 +33,10 @@ export async function resolveNode(context: GraphContext, id: string): Promise<No
       throw err;
     }
   });
+  // A record served stale has its source's failure reported (once per request).
+  const cause = parent !== null && 'value' in parent ? parent.value.freshness?.cause : undefined;
+  if (cause !== undefined && path !== undefined) context.reportStale(source, cause, path);
+  return parent;
 }
 
 /** An event through the per-request listing of its session: references to many events of a session cost one listing. */

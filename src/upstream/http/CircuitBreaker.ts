@@ -2,7 +2,7 @@ import { HTTP_DEFAULTS, type HttpSettings } from './httpDefaults.js';
 
 /**
  * Tuning of a {@link CircuitBreaker}, in the config's `circuitBreaker` names; each missing field
- * from `HTTP_DEFAULTS.circuitBreaker` (failureThreshold 5, cooldownMs 30000, maxCooldownMs 300000,
+ * from `HTTP_DEFAULTS.circuitBreaker` (failureThreshold 5, cooldownMs 2000, maxCooldownMs 60000,
  * but never below a raised cooldownMs).
  */
 export type CircuitBreakerOptions = Partial<HttpSettings['circuitBreaker']>;

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import got, { type Got, type Method } from 'got';
+import { currentRequestSignal } from './requestSignal.js';
 import pino, { type Logger } from 'pino';
 import { RETRYABLE_STATUSES, UpstreamCircuitOpenError, type UpstreamError } from '../errors.js';
 import { redactSecrets, safePath } from '../redactSecrets.js';
@@ -75,7 +76,7 @@ export interface HttpClientOptions {
   version?: string;
   /**
    * Circuit breaker of this server; each missing field from `HTTP_DEFAULTS.circuitBreaker` (5
-   * consecutive outage failures, 30 s cooldown doubling up to 5 min; an unset ceiling never sits
+   * consecutive outage failures, 2 s cooldown doubling up to 60 s; an unset ceiling never sits
    * below a raised cooldown).
    */
   circuitBreaker?: Partial<HttpSettings['circuitBreaker']>;
@@ -283,18 +284,20 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // id (`DELETE /api/logonSessions/{id}`), and the token is often base64 of that id (docs/veeam-wire.md Part 1 section 2).
     const path = redactSecrets(safePath(url), secrets());
     const idempotent = method === 'GET' || method === 'HEAD';
+    // A read the memory layer may cancel carries its signal here (idempotent requests only).
+    const signal = req.signal ?? (idempotent ? currentRequestSignal() : undefined);
     const permit = breaker.tryAcquire();
     if (permit === undefined) throw circuitOpen(method, path);
     // The probe is one request: retrying it would send several to a server that just failed.
     const retryLimit = permit.probe ? 0 : retry.limit;
     let outcome: CircuitOutcome = { kind: 'neutral' };
     try {
-      const res = await send(req, method, url, path, idempotent, retryLimit);
+      const res = await send(signal === req.signal ? req : { ...req, signal }, method, url, path, idempotent, retryLimit);
       outcome = OUTAGE_STATUSES.has(res.status) ? { kind: 'failure', code: 'UPSTREAM_HTTP_ERROR' } : { kind: 'success' };
       return res;
     } catch (err) {
       const code = (err as Partial<UpstreamError> | undefined)?.code;
-      if (!req.signal?.aborted && code !== undefined && OUTAGE_CODES.has(code)) outcome = { kind: 'failure', code };
+      if (!signal?.aborted && code !== undefined && OUTAGE_CODES.has(code)) outcome = { kind: 'failure', code };
       throw err;
     } finally {
       breaker.record(permit, outcome);
@@ -323,6 +326,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     idempotent: boolean,
     retryLimit: number,
   ): Promise<HttpResponse<string | Buffer>> {
+    const signal = req.signal;
     const start = now();
     const deadline = start + timeouts.totalMs;
     const headers: Record<string, string> = {};
@@ -342,10 +346,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           ...(req.body !== undefined && { body: req.body }),
           ...(req.form !== undefined && { form: req.form }),
           ...(req.json !== undefined && { json: req.json }),
-          ...(req.signal !== undefined && { signal: req.signal }),
+          ...(signal !== undefined && { signal }),
         })) as RawResponse;
       } catch (err) {
-        if (req.signal?.aborted) throw req.signal.reason;
+        if (signal?.aborted) throw signal.reason;
         const ms = now() - attemptStart;
         const error: UpstreamError = mapRequestError(err, { source: name, method, path, timeouts: phaseTimeouts, secrets: secrets() });
         const delay =

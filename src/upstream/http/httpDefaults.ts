@@ -38,9 +38,9 @@ export interface HttpSettings {
   circuitBreaker: {
     /** Consecutive outage failures (no answer, a timeout, 502/503/504 after retries) that open the circuit. Default 5. */
     failureThreshold: number;
-    /** How long the first opening lasts, in ms. Default 30000. */
+    /** How long the first opening lasts, in ms. Default 2000. */
     cooldownMs: number;
-    /** Ceiling of the cooldown, which doubles after every failed probe, in ms. Default 300000. */
+    /** Ceiling of the cooldown, which doubles after every failed probe, in ms. Default 60000. */
     maxCooldownMs: number;
   };
 }
@@ -50,7 +50,7 @@ export const HTTP_DEFAULTS: { readonly [K in keyof HttpSettings]: Readonly<HttpS
   timeouts: Object.freeze({ connectMs: 5_000, responseMs: 15_000, totalMs: 30_000 }),
   retry: Object.freeze({ limit: 2, baseDelayMs: 200, maxDelayMs: 4_000, maxRetryAfterMs: 10_000, budgetRatio: 0.2, budgetCapacity: 10 }),
   concurrency: Object.freeze({ maxSockets: 8 }),
-  circuitBreaker: Object.freeze({ failureThreshold: 5, cooldownMs: 30_000, maxCooldownMs: 300_000 }),
+  circuitBreaker: Object.freeze({ failureThreshold: 5, cooldownMs: 2_000, maxCooldownMs: 60_000 }),
 });
 
 /**
