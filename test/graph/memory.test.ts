@@ -95,6 +95,18 @@ describe('memory across requests', () => {
     expect(node.stale).toBe(false);
   });
 
+  it('a listed session refetched by id (node) costs no request within its TTL', async () => {
+    await start();
+    const ids = (await h!.run('{ restoreSessions(first: 5) { nodes { id } } }')) as { data: { restoreSessions: { nodes: { id: string }[] } } };
+    h!.resetLogs();
+    const ref = (await h!.run('query($ids: [ID!]!) { nodes(ids: $ids) { id ... on RestoreSession { asOf stale } } }', {
+      ids: ids.data.restoreSessions.nodes.map((n) => n.id),
+    })) as Result & { data: { nodes: { id: string; stale: boolean }[] } };
+    expect(ref.errors).toBeUndefined();
+    expect(ref.data.nodes.map((n) => n.id)).toEqual(ids.data.restoreSessions.nodes.map((n) => n.id));
+    expect(total(h!.requests())).toBe(0);
+  });
+
   it('Cache-Control no-cache reaches the servers; max-age accepts older data', async () => {
     await start();
     await run();

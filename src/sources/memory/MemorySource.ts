@@ -138,13 +138,13 @@ export class MemorySource implements Source {
   // ------------------------------------------------------------------ lists
 
   async listRestoreSessions(query: ListQuery<SessionConditions>, scope: RequestScope): Promise<ListResult<RestoreSessionRecord, SessionCondition>> {
-    return this.list('RestoreSessionList', `sessions\u0000${keyOf(query)}`, scope, 'listRestoreSessions', () =>
+    return this.list('RestoreSessionList', `sessions\u0000${keyOf(query)}`, scope, 'listRestoreSessions', 'RestoreSession', () =>
       this.inner.listRestoreSessions(query, scope),
     ) as Promise<ListResult<RestoreSessionRecord, SessionCondition>>;
   }
 
   async listRestorePoints(query: ListQuery<PointConditions>, scope: RequestScope): Promise<ListResult<RestorePointRecord, PointCondition>> {
-    return this.list('RestorePointList', `points\u0000${keyOf(query)}`, scope, 'listRestorePoints', () =>
+    return this.list('RestorePointList', `points\u0000${keyOf(query)}`, scope, 'listRestorePoints', 'RestorePoint', () =>
       this.inner.listRestorePoints(query, scope),
     ) as Promise<ListResult<RestorePointRecord, PointCondition>>;
   }
@@ -348,10 +348,14 @@ export class MemorySource implements Source {
     rest: string,
     scope: RequestScope,
     operation: string,
+    kind: 'RestoreSession' | 'RestorePoint',
     load: () => Promise<ListResult<T, string>>,
   ): Promise<ListResult<T, string>> {
     const { value, freshness } = await this.read<StoredList<T>>(what, this.key(rest), this.options.settings.listTtlMs, scope, operation, async () => {
       const result = await load();
+      // What a list read is also what a lookup by id would read (a `node` refetch of a listed session).
+      const at = this.options.scheduler.now();
+      await Promise.all(result.items.map((r) => this.put(this.entityKey(kind, r.nativeId), r, at)));
       return { items: result.items, complete: result.complete, unapplied: [...result.unapplied] };
     });
     return { items: value.items.map((r) => stamp(r, freshness)), complete: value.complete, unapplied: new Set(value.unapplied), freshness };
