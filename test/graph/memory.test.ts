@@ -101,7 +101,7 @@ describe('memory across requests', () => {
     h!.resetLogs();
     const ref = (await h!.run('query($ids: [ID!]!) { nodes(ids: $ids) { id ... on RestoreSession { asOf stale } } }', {
       ids: ids.data.restoreSessions.nodes.map((n) => n.id),
-    })) as Result & { data: { nodes: { id: string; stale: boolean }[] } };
+    })) as unknown as Result & { data: { nodes: { id: string; stale: boolean }[] } };
     expect(ref.errors).toBeUndefined();
     expect(ref.data.nodes.map((n) => n.id)).toEqual(ids.data.restoreSessions.nodes.map((n) => n.id));
     expect(total(h!.requests())).toBe(0);

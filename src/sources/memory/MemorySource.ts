@@ -49,6 +49,8 @@ interface Group {
 interface Flight<T> {
   promise: Promise<CacheEntry<T>>;
   group: Group;
+  /** When the call started (scheduler time). */
+  startedAt: number;
 }
 
 const TTL_KIND: { readonly [K in LookupKind | SmallListKind]: keyof MemorySettings['ttlMs'] } = {
@@ -254,9 +256,19 @@ export class MemorySource implements Source {
     });
   }
 
+  /**
+   * The call in progress for `key` when it is young enough to wait for: one that has run longer
+   * than a budget is left to finish in the background, and a new request starts a fresh call, so a
+   * server that hung and came back is read again within a budget, not after the socket timeout.
+   */
+  private running<T>(key: string): Flight<T> | undefined {
+    const flight = this.flights.get(key) as Flight<T> | undefined;
+    return flight !== undefined && this.options.scheduler.now() - flight.startedAt < this.options.settings.budgetMs ? flight : undefined;
+  }
+
   /** One upstream call per key at a time, whoever asks; the answer is stored when it comes. */
   private flight<T>(what: string, key: string, load: () => Promise<T>, group?: Group, keep: (value: T) => boolean = () => true): Flight<T> {
-    const running = this.flights.get(key) as Flight<T> | undefined;
+    const running = this.running<T>(key);
     if (running !== undefined) {
       this.emit(what, 'coalesced');
       return running;
@@ -269,10 +281,12 @@ export class MemorySource implements Source {
         if (keep(value)) await this.options.store.set(key, entry, this.options.settings.maxStaleMs);
         return entry;
       })
-      .finally(() => this.flights.delete(key));
+      .finally(() => {
+        if (this.flights.get(key) === flight) this.flights.delete(key);
+      });
     // A late call may finish after every waiter left (budget): that is no unhandled failure.
     promise.catch(() => undefined);
-    const flight = { promise, group: g };
+    const flight: Flight<T> = { promise, group: g, startedAt: this.options.scheduler.now() };
     this.flights.set(key, flight as Flight<unknown>);
     return flight;
   }
@@ -387,7 +401,7 @@ export class MemorySource implements Source {
         out[i] = entry.value === null ? null : stamp(entry.value, { asOf: entry.at, stale: false });
         return;
       }
-      const running = this.flights.get(key) as Flight<V | null> | undefined;
+      const running = this.running<V | null>(key);
       if (running !== undefined) {
         this.emit(what, 'coalesced');
         waiting.push({ index: i, flight: running });
