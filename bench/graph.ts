@@ -8,6 +8,9 @@
  * - page 1 vs page 50 (requests and latency);
  * - throughput and RSS over many queries at 0 ms latency.
  *
+ * The simulators run in their own process (bench/simProcess.ts, `veeam-graph sim`); requests are
+ * counted on them through `GET /_sim/stats`, so the RSS is the gateway's alone.
+ *
  *   npm run bench -- graph [--sessions 300] [--runs 40] [--queries 10000] [--throughput-first 50] [--concurrency 8]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -21,7 +24,7 @@ import { createRequestScope } from '../src/graph/loaders/createRequestScope.js';
 import { createSources } from '../src/sources/createSources.js';
 import type { Source } from '../src/upstream/Source.js';
 import { naiveLoaders } from './naiveLoaders.js';
-import { startSimulators, type Simulators } from '../src/sim/startSimulators.js';
+import { countRequests, isAuthTemplate, startSimProcess, sum as total, type SimDescriptor, type SimProcess } from './simProcess.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -51,8 +54,8 @@ const PAGE = `query Page($first: Int, $after: String) {
 
 const logger = pino({ level: 'silent' });
 
-function configs(sims: Simulators): ServerConfig[] {
-  return sims.describe().servers.map((s): ServerConfig => {
+function configs(servers: readonly SimDescriptor[]): ServerConfig[] {
+  return servers.map((s): ServerConfig => {
     const common = { name: s.name, url: s.url, username: s.username, password: s.password, tls: { insecure: false }, ...DEFAULT_HTTP };
     return s.kind === 'enterprise-manager'
       ? { ...common, kind: 'enterprise-manager', format: 'xml' }
@@ -60,8 +63,8 @@ function configs(sims: Simulators): ServerConfig[] {
   });
 }
 
-async function gateway(sims: Simulators, naive: boolean) {
-  const set = createSources(configs(sims), { logger });
+async function gateway(sims: SimProcess, naive: boolean) {
+  const set = createSources(configs(sims.servers), { logger });
   const sources = set.list;
   const graph = createGraph({
     sources,
@@ -85,12 +88,8 @@ async function gateway(sims: Simulators, naive: boolean) {
   return { sources, run, close: async () => (await server.stop(), await set.close()) };
 }
 
-const isLogon = (e: { method: string; path: string }) => e.method === 'POST' || /^\/api\/?$/.test(e.path);
-function requests(sims: Simulators): Record<string, number> {
-  return Object.fromEntries(sims.servers.map((s) => [s.name, s.log.all().filter((e) => !isLogon(e)).length]));
-}
-const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
-const reset = (sims: Simulators) => sims.servers.forEach((s) => s.log.reset());
+/** The list calls of the page walk: EM `GET /api/query?type=RestoreSession`, VB365 `GET /vN/RestoreSessions`. */
+const isListTemplate = (template: string) => /^GET (\/api\/query\?type=RestoreSession|\/v\d+\/RestoreSessions)$/.test(template);
 
 function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -142,18 +141,18 @@ async function floorOnce(sources: Source[]): Promise<void> {
   );
 }
 
-const sims = await startSimulators({ em: 3, vbo: ['v8', 'v6'], sessionsPerServer: SESSIONS, seed: 'bench-graph', faults: { latencyMs: LATENCY_MS } });
+const sims = await startSimProcess({ em: 3, vboVersions: ['v8', 'v6'], sessions: SESSIONS, seed: 'bench-graph', latencyMs: LATENCY_MS });
 const batched = await gateway(sims, false);
 const naive = await gateway(sims, true);
 
 // Requests per query (cold: logons counted separately).
-reset(sims);
+await sims.resetStats();
 await batched.run({ first: 500 });
-const batchedRequests = requests(sims);
-const batchedLogons = Object.fromEntries(sims.servers.map((s) => [s.name, s.log.all().filter(isLogon).length]));
-reset(sims);
+const batchedRequests = await sims.requestsPerServer();
+const batchedLogons = await sims.logonsPerServer();
+await sims.resetStats();
 await naive.run({ first: 500 });
-const naiveRequests = requests(sims);
+const naiveRequests = await sims.requestsPerServer();
 
 // Latency at 20 ms.
 await floorOnce(batched.sources);
@@ -165,21 +164,25 @@ const naiveMs = await timed(Math.max(3, Math.floor(RUNS / 10)), () => naive.run(
 let after: string | null = null;
 const pages: { page: number; ms: number; requests: number; listRequests: number }[] = [];
 for (let p = 1; p <= 50; p++) {
-  reset(sims);
+  await sims.resetStats();
   const t = performance.now();
   const data = await batched.run({ first: 10, after });
   const ms = performance.now() - t;
-  // List calls are the cost of paging; link lookups depend on which servers the page's items come from.
-  const listRequests = sims.servers.reduce(
-    (n, s) => n + s.log.all().filter((e) => /RestoreSessions|type=RestoreSession/.test(`${e.path}?${e.query}`)).length,
-    0,
-  );
-  if (p === 1 || p === 50) pages.push({ page: p, ms, requests: total(requests(sims)), listRequests });
+  if (p === 1 || p === 50) {
+    // List calls are the cost of paging; link lookups depend on which servers the page's items come from.
+    const stats = await sims.stats();
+    pages.push({
+      page: p,
+      ms,
+      requests: total(countRequests(stats, (template) => !isAuthTemplate(template))),
+      listRequests: total(countRequests(stats, isListTemplate)),
+    });
+  }
   after = data.restoreSessions.pageInfo.endCursor;
 }
 
 // Throughput at 0 ms latency.
-for (const s of sims.servers) s.faults.set({ latencyMs: 0 });
+await sims.setFaults('*', { latencyMs: 0 });
 global.gc?.();
 const rssBefore = process.memoryUsage().rss;
 let next = 0;
@@ -187,9 +190,7 @@ const t0 = performance.now();
 await Promise.all(
   Array.from({ length: CONCURRENCY }, async () => {
     while (next < QUERIES) {
-      // The simulators run in this process and log every request (EM lookups carry ~4 kB filters):
-      // cleared as we go so RSS measures the gateway, not the simulators' logs.
-      if (++next % 500 === 0) reset(sims);
+      next++;
       await batched.run({ first: THROUGHPUT_FIRST });
     }
   }),
@@ -205,7 +206,7 @@ await sims.close();
 const p50 = percentile(batchedMs, 50);
 const floorP50 = percentile(floorMs, 50);
 const results = {
-  setup: { em: 3, vbo: ['v8', 'v6'], sessionsPerServer: SESSIONS, latencyMs: LATENCY_MS, runs: RUNS },
+  setup: { em: 3, vbo: ['v8', 'v6'], sessionsPerServer: SESSIONS, latencyMs: LATENCY_MS, runs: RUNS, simulators: 'own process' },
   requestsPerQuery: {
     batched: batchedRequests,
     batchedTotal: total(batchedRequests),

@@ -7,7 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
-const names = (await readdir(dir)).filter((f) => f.endsWith('.ts') && f !== 'run.ts').map((f) => f.slice(0, -3));
+/** Modules the benchmarks import; not benchmarks themselves. */
+const helpers = new Set(['run', 'naiveLoaders', 'simProcess', 'baselineGateway']);
+const names = (await readdir(dir))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3))
+  .filter((n) => !helpers.has(n));
 const [name, ...args] = process.argv.slice(2);
 if (!name || !names.includes(name)) {
   console.log(`usage: npm run bench -- <${names.join('|')}> [args]`);

@@ -59,14 +59,52 @@ export interface GatewayConfig {
 /** The HTTP defaults of every server: the HTTP layer's `HTTP_DEFAULTS` itself (frozen), not a copy. */
 export const DEFAULT_HTTP = HTTP_DEFAULTS;
 
+/** The pino levels of `logLevel` (and `LOG_LEVEL`, `--log-level`). */
+export const LOG_LEVELS: readonly string[] = configSchema.shape.logLevel.unwrap().options;
+
 export const DEFAULT_LIMITS = { defaultPageSize: 50, maxPageSize: 1000, maxDepth: 12, maxCost: 50_000 };
 
-/** Every problem of a config at once; `exitCode` 2 for the CLI. */
+/** What {@link ConfigError} says besides its problems. */
+export interface ConfigErrorOptions {
+  /** The config file as the user gave it (a relative path stays relative), for the heading. */
+  file?: string | undefined;
+  /** Source lines shown under a problem (a YAML or JSON syntax error), by problem index. */
+  excerpts?: ReadonlyMap<number, string>;
+}
+
+/** The machine-readable form of a {@link ConfigError} (`check --json`). */
+export interface ConfigErrorJson {
+  code: 'CONFIG_INVALID';
+  message: string;
+  file?: string;
+  problems: string[];
+}
+
+/**
+ * Every problem of a config at once; `exitCode` 2 for the CLI. Each problem names its key path
+ * and the file's base name; the message's heading names the file as given.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly exitCode = 2;
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  readonly file: string | undefined;
+  readonly excerpts: ReadonlyMap<number, string>;
+  constructor(
+    readonly problems: string[],
+    options: ConfigErrorOptions = {},
+  ) {
+    const excerpts = options.excerpts ?? new Map<number, string>();
+    const lines = problems.map((p, i) => {
+      const excerpt = excerpts.get(i);
+      return `  - ${p}${excerpt ? `\n${excerpt.replace(/^/gm, '      ')}` : ''}`;
+    });
+    super(`invalid configuration${options.file ? ` in ${options.file}` : ''}:\n${lines.join('\n')}`);
+    this.file = options.file;
+    this.excerpts = excerpts;
+  }
+
+  toJSON(): ConfigErrorJson {
+    return { code: 'CONFIG_INVALID', message: this.message, ...(this.file !== undefined && { file: this.file }), problems: this.problems };
   }
 }
 
@@ -106,11 +144,193 @@ function duplicateNames(raw: unknown): string[] {
   return problems;
 }
 
-function issueText(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_union' && issue.path.at(-1) === 'password') return 'expected a string, { env: NAME } or { file: PATH }';
-  if (issue.code === 'invalid_union' && issue.path.at(-1) === 'tls') return 'expected { ca: PATH } or { insecure: true }';
+/**
+ * Optimal string alignment distance (Levenshtein plus adjacent transpositions, so `listne` is one
+ * edit from `listen`), case-insensitive.
+ */
+function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= s.length; i++) {
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[s.length]![t.length]!;
+}
+
+/**
+ * The candidate closest to `word` by edit distance, when it is close enough to be a typo (at most
+ * a third of the word's length, at least one edit); the first of equally close ones.
+ */
+export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    if (candidate === word) continue;
+    const distance = editDistance(word, candidate);
+    if (distance <= limit && distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** The parts of a zod schema definition the key lookup below walks through. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, z.core.$ZodType>;
+  innerType?: z.core.$ZodType;
+  in?: z.core.$ZodType;
+  element?: z.core.$ZodType;
+  options?: z.core.$ZodType[];
+  discriminator?: string;
+  values?: unknown[];
+}
+
+const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def as unknown as SchemaDef;
+
+function valueAt(raw: unknown, at: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const part of at) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[part] : undefined;
+  return value;
+}
+
+/** Unwraps optional/pipe wrappers and unions (a discriminated one by the value's discriminator). */
+function concrete(schemas: z.core.$ZodType[], value: unknown): SchemaDef[] {
+  const out: SchemaDef[] = [];
+  const visit = (schema: z.core.$ZodType): void => {
+    const def = defOf(schema);
+    if (def.innerType) return visit(def.innerType);
+    if (def.type === 'pipe' && def.in) return visit(def.in);
+    if (def.type === 'union' && def.options) {
+      let options = def.options;
+      const tag = def.discriminator && value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[def.discriminator] : undefined;
+      if (def.discriminator && tag !== undefined) {
+        const matching = options.filter((o) => {
+          const literal = defOf(o).shape?.[def.discriminator!];
+          return literal !== undefined && (defOf(literal).values ?? []).includes(tag);
+        });
+        if (matching.length) options = matching;
+      }
+      return options.forEach(visit);
+    }
+    out.push(def);
+  };
+  schemas.forEach(visit);
+  return out;
+}
+
+/** The keys the schema knows for the object at `at` of the raw config (every union member's, when it cannot tell which). */
+function knownKeysAt(at: readonly PropertyKey[], raw: unknown): string[] {
+  let schemas: z.core.$ZodType[] = [configSchema];
+  for (const [i, part] of at.entries()) {
+    const here = valueAt(raw, at.slice(0, i));
+    schemas = concrete(schemas, here).flatMap((def) => {
+      if (def.type === 'object' && typeof part === 'string' && def.shape?.[part]) return [def.shape[part]];
+      if (def.type === 'array' && typeof part === 'number' && def.element) return [def.element];
+      return [];
+    });
+  }
+  const keys = concrete(schemas, valueAt(raw, at)).flatMap((def) => (def.type === 'object' ? Object.keys(def.shape ?? {}) : []));
+  return [...new Set(keys)];
+}
+
+/** `unknown key "listne" (did you mean "listen"?)`. */
+function unknownKeysText(keys: readonly string[], known: readonly string[]): string {
+  const named = keys.map((k) => {
+    const suggestion = closestMatch(k, known);
+    return `"${k}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
+  });
+  return `unknown key${keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
+}
+
+/** `, got "warning" (did you mean "warn"?)` for a string that is none of the allowed values. */
+function gotText(value: unknown, allowed: readonly unknown[]): string {
+  if (typeof value !== 'string') return '';
+  const suggestion = closestMatch(
+    value,
+    allowed.filter((v): v is string => typeof v === 'string'),
+  );
+  return `, got ${JSON.stringify(value.slice(0, 100))}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`;
+}
+
+const UNION_EXPECTED: Record<string, string> = {
+  password: 'expected a string, { env: NAME } or { file: PATH }',
+  cursorSecret: 'expected a string, { env: NAME } or { file: PATH }',
+  tls: 'expected { ca: PATH } or { insecure: true }',
+};
+
+function issueText(issue: z.core.$ZodIssue, raw: unknown): string {
+  if (issue.code === 'unrecognized_keys') return unknownKeysText(issue.keys, knownKeysAt(issue.path, raw));
+  const value = valueAt(raw, issue.path);
+  if (issue.code === 'invalid_union' && issue.discriminator !== undefined) return `${issue.message}${gotText(value, ('options' in issue && issue.options) || [])}`;
+  if (issue.code === 'invalid_union') {
+    const expected = UNION_EXPECTED[String(issue.path.at(-1))] ?? issue.message.replace(/^Invalid (input|option)(: )?/, '').trim();
+    // An object with a key none of the union's members knows: say which, with the closest one.
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const known = knownKeysAt(issue.path, raw);
+      const unknown = Object.keys(value).filter((k) => !known.includes(k));
+      if (unknown.length && known.length) return `${unknownKeysText(unknown, known)}; ${expected || 'invalid value'}`;
+    }
+    return expected || 'invalid value';
+  }
+  if (issue.code === 'invalid_value') return `${issue.message.replace(/^Invalid (input|option): /, '')}${gotText(value, issue.values)}`;
   return issue.message.replace(/^Invalid (input|option): /, '');
+}
+
+/** A source line with a caret under `offset`, e.g. `  2 |   - name: "x` (secret values masked). */
+function excerptAt(text: string, offset: number): { line: number; column: number; excerpt: string } {
+  const startOf = (o: number): number => (o === 0 ? 0 : text.lastIndexOf('\n', o - 1) + 1);
+  const endOf = (o: number): number => (text.indexOf('\n', o) < 0 ? text.length : text.indexOf('\n', o));
+  let at = Math.max(0, Math.min(offset, text.length));
+  // An error at the very end (an unclosed bracket) points after the last line that has content.
+  while (startOf(at) > 0 && text.slice(startOf(at), endOf(startOf(at))).trim() === '') at = startOf(at) - 1;
+  const start = startOf(at);
+  const end = endOf(start);
+  const line = text.slice(0, start).split('\n').length;
+  const column = at - start + 1;
+  // The offending line may hold a plain-text secret: never echo what follows a password/secret key.
+  const source = text
+    .slice(start, end)
+    .replace(/\r$/, '')
+    .replace(/((?:password|secret|token)["']?\s*:\s*).+$/i, '$1[redacted]');
+  const gutter = String(line);
+  const pad = source.slice(0, column - 1).replace(/[^\t]/g, ' ');
+  return { line, column, excerpt: `${gutter} | ${source}\n${' '.repeat(gutter.length)} | ${pad}^` };
+}
+
+/** Parses the text of a config file; a syntax error becomes a ConfigError with its line and column and the offending line. */
+function parseText(text: string, file: string): unknown {
+  const base = path.basename(file);
+  const fail = (kind: string, message: string, offset: number): never => {
+    const { line, column, excerpt } = excerptAt(text, offset);
+    throw new ConfigError([`${kind} syntax error at line ${line}, column ${column}: ${message} (${base})`], { file, excerpts: new Map([[0, excerpt]]) });
+  };
+  if (/\.json$/i.test(file)) {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      const message = (err as Error).message;
+      const position = /at position (\d+)/.exec(message)?.[1];
+      return fail('JSON', message.replace(/\s*in JSON at position \d+.*$/s, ''), position === undefined ? text.length : Number(position));
+    }
+  }
+  // YAML stops at the first syntax error; later ones are mostly its echo.
+  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  const first = doc.errors[0];
+  if (first) return fail('YAML', first.message, first.pos[0]);
+  try {
+    return doc.toJS();
+  } catch (err) {
+    throw new ConfigError([`${(err as Error).message} (${base})`], { file });
+  }
 }
 
 /**
@@ -121,20 +341,13 @@ function issueText(issue: z.core.$ZodIssue): string {
  * @param env the environment to resolve `{ env: NAME }` secrets and `PORT`/`HOST` from (default: process.env)
  */
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<GatewayConfig> {
-  const base = path.basename(file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (${file})`]);
+    throw new ConfigError([`cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (${file})`], { file });
   }
-  let raw: unknown;
-  try {
-    raw = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
-  } catch (err) {
-    throw new ConfigError([`${(err as Error).message.split('\n')[0]} (${base})`]);
-  }
-  return parseConfig(raw, { file, env });
+  return parseConfig(parseText(text, file), { file, env });
 }
 
 /** Validates an already-parsed config object; `file` only labels messages and anchors relative paths. */
@@ -146,8 +359,8 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
   // Duplicates are checked on the raw input too, so they are reported alongside schema problems.
   const duplicates = duplicateNames(raw).map((d) => `${d} (${label})`);
   if (!parsed.success || duplicates.length) {
-    const schemaProblems = parsed.success ? [] : parsed.error.issues.map((i) => `${formatPath(i.path)}: ${issueText(i)} (${label})`);
-    throw new ConfigError([...schemaProblems, ...duplicates]);
+    const schemaProblems = parsed.success ? [] : parsed.error.issues.map((i) => `${formatPath(i.path)}: ${issueText(i, raw)} (${label})`);
+    throw new ConfigError([...schemaProblems, ...duplicates], { file: options.file });
   }
   const cfg: RawConfig = parsed.data;
   const problems: string[] = [];
@@ -223,7 +436,9 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     else port = Number(env.PORT);
   }
   const host = env.HOST || cfg.listen?.host || '127.0.0.1';
-  if (problems.length) throw new ConfigError(problems);
+  const logLevel = env.LOG_LEVEL || cfg.logLevel || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}${gotText(logLevel, LOG_LEVELS)} (environment)`);
+  if (problems.length) throw new ConfigError(problems, { file: options.file });
 
   const config: GatewayConfig = {
     file: options.file,
@@ -234,7 +449,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     cursorSecret,
     introspection: cfg.introspection ?? true,
     federation: cfg.federation ?? false,
-    logLevel: env.LOG_LEVEL || cfg.logLevel || 'info',
+    logLevel,
     warnings,
     redacted: () => redactedConfig(config),
   };

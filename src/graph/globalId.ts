@@ -31,7 +31,7 @@ export interface GlobalIdParts {
 }
 
 /** Ids longer than this are rejected before decoding: no real id comes close, and it caps the work a hostile input causes. */
-const MAX_ID_LENGTH = 2048;
+export const MAX_ID_LENGTH = 2048;
 
 /**
  * Opaque global id: unpadded base64url of `<typeCode>:<source>:<nativeId>`. The source name is part

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
+import { sourceStatusOf } from '../graph/sourceStatus.js';
 import type { Source, SourceHealth } from '../upstream/Source.js';
 
 /** One source as `/readyz` reports it. */
 export interface SourceReadiness {
   name: string;
   kind: Source['kind'];
-  status: SourceHealth['status'];
+  /** The schema's `SourceStatus` names: `UNKNOWN`, `UP`, `DOWN`, `CIRCUIT_OPEN` (see `sourceStatusOf`). */
+  status: ReturnType<typeof sourceStatusOf>;
   lastLatencyMs: number | null;
   lastError: { code: string; message: string } | null;
   lastCheckedAt: string | null;
@@ -32,7 +34,8 @@ export interface ReadinessOptions {
 
 /**
  * Readiness of the gateway (`/readyz`), defined as: **ready while at least one configured server
- * is UP**, where a server's status is that of the last HTTP exchange with it (any query, or a probe).
+ * is UP**, where a server's status is that of the last HTTP exchange with it (any query, or a probe),
+ * named as `Source.status` names it (a server whose circuit is open is `CIRCUIT_OPEN`, not UP).
  *
  * The sources' health is only updated by traffic, so a gateway nobody queries (a fresh pod that a
  * load balancer will not route to until it is ready) would never become ready. Hence: before
@@ -79,7 +82,7 @@ export class Readiness {
       return {
         name: s.name,
         kind: s.kind,
-        status: health.status,
+        status: sourceStatusOf(health),
         lastLatencyMs: health.lastLatencyMs ?? null,
         lastError: health.lastError ? { code: health.lastError.code, message: health.lastError.message } : null,
         lastCheckedAt: health.lastCheckedAt ?? null,

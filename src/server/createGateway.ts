@@ -24,6 +24,8 @@ import { GatewayMetrics } from './GatewayMetrics.js';
 import { createGraphiqlRouter, GRAPHIQL_PATH } from './graphiql/createGraphiqlRouter.js';
 import { exampleQueries, type ExampleQuery } from './graphiql/exampleQueries.js';
 import { Readiness, type ReadinessOptions } from './Readiness.js';
+import { knownOperationTypesRule } from './knownOperationTypesRule.js';
+import { MAX_REQUEST_BODY_BYTES } from './requestBodyLimit.js';
 import { requestId } from './requestId.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -181,7 +183,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       includeStacktraceInErrorResponses: false,
       // We own SIGINT/SIGTERM (the CLI closes the gateway, then the process exits 0).
       stopOnTerminationSignals: false,
-      validationRules: [createDepthLimitRule(config.limits.maxDepth)],
+      validationRules: [knownOperationTypesRule, createDepthLimitRule(config.limits.maxDepth)],
       formatError: graph.formatError ?? createFormatError(logger),
       logger: apolloLogger(logger),
       plugins: [
@@ -213,7 +215,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     app.use(createGraphiqlRouter({ endpoint: GRAPHQL_PATH, examples: options.examples ?? exampleQueries() }));
     app.use(
       GRAPHQL_PATH,
-      express.json({ limit: '1mb' }),
+      express.json({ limit: MAX_REQUEST_BODY_BYTES }),
       expressMiddleware(apollo as ApolloServer<BaseContext>, {
         context: async ({ req, res }) => {
           const id = String(res.locals.requestId);
@@ -235,9 +237,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
       if (status === 500) logger.error({ err, requestId: res.locals.requestId as unknown }, 'unhandled error in HTTP route');
       if (res.headersSent) return;
+      const message = err.type === 'entity.too.large' ? `Request body over the maximum of ${MAX_REQUEST_BODY_BYTES} bytes.` : err.message;
       res.status(status).json({
         errors: [
-          { message: status === 500 ? 'Internal server error' : err.message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } },
+          { message: status === 500 ? 'Internal server error' : message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } },
         ],
       });
     });

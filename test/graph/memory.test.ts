@@ -180,6 +180,9 @@ describe('memory across requests', () => {
       error: { code: 'UPSTREAM_TIMEOUT' },
     });
     expect(w.data!.restoreSessions.outcomes.filter((o) => o.source.name !== 'em-2').every((o) => o.status === 'OK')).toBe(true);
+    // While em-2 is known to be slow, the next query answers it stale at once: no second budget.
+    const again = (await run({ noCache: false, budgetMs: budget })) as Result;
+    expect(again.data!.restoreSessions.outcomes.find((o) => o.source.name === 'em-2')).toMatchObject({ status: 'STALE', error: { code: 'UPSTREAM_TIMEOUT' } });
 
     // Cold: with no-cache nothing stale may be served. (em-2's late read is still in flight and
     // would be joined, so em-1 hangs now.)

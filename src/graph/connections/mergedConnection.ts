@@ -128,13 +128,20 @@ export async function mergedConnection<T extends EntityRecord>(input: MergedConn
   const byTime = new Map<string, Map<number, Tagged<T>[]>>();
   const edges = merged.items.map((m) => {
     const answer = answers.get(m.key.source)!;
-    let index = byTime.get(m.key.source);
-    if (index === undefined) {
-      index = groupByTime(answer.batch!.items);
-      byTime.set(m.key.source, index);
-    }
+    let cursor: string | undefined;
+    // Signed (an HMAC) only when asked for: most pages select `nodes`, or one `endCursor`.
+    const encode = (): string => {
+      let index = byTime.get(m.key.source);
+      if (index === undefined) {
+        index = groupByTime(answer.batch!.items);
+        byTime.set(m.key.source, index);
+      }
+      return context.cursors.encode(fingerprint, { key: sortKeyToTuple(m.key), ties: tiesAt(index, m.key, order) });
+    };
     return {
-      cursor: context.cursors.encode(fingerprint, { key: sortKeyToTuple(m.key), ties: tiesAt(index, m.key, order) }),
+      get cursor(): string {
+        return (cursor ??= encode());
+      },
       node: sourced(answer.source, m.item.item),
     };
   });
@@ -154,7 +161,16 @@ export async function mergedConnection<T extends EntityRecord>(input: MergedConn
 
   return {
     edges,
-    pageInfo: { hasNextPage: merged.hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: merged.hasNextPage,
+      hasPreviousPage: false,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
+    },
     outcomes,
     ...pageFreshness(outcomes),
   };

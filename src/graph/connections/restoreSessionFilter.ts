@@ -1,6 +1,7 @@
 import { badUserInput } from '../badUserInput.js';
 import type { RestoreSessionFilter, RestoreSessionResult, RestoreSessionState } from '../__generated__/resolvers.generated.js';
 import { decodeGlobalId, type GlobalIdParts } from '../globalId.js';
+import { boundedString, echo, echoList, MAX_NAME_FILTER_LENGTH, MAX_SOURCE_NAME_LENGTH } from '../inputBounds.js';
 import { holds, type SessionCondition, type SessionConditions, type Source, type TimeWindow } from '../../upstream/Source.js';
 
 /** A validated `RestoreSessionFilter` (or `RestorePointFilter`): times in ms, ids decoded, sets. */
@@ -24,23 +25,27 @@ type AnyFilter = Partial<
 export function parseDateTimeInput(value: string, argumentName: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(ms))
-    throw badUserInput(`${argumentName} must be an ISO 8601 instant with Z or an offset, e.g. 2026-10-31T22:15:04Z; got ${JSON.stringify(value)}.`, {
+    throw badUserInput(`${argumentName} must be an ISO 8601 instant with Z or an offset, e.g. 2026-10-31T22:15:04Z; got ${echo(value)}.`, {
       argumentName,
     });
   return ms;
 }
 
-/** Validates a filter against the configured servers; every problem is `BAD_USER_INPUT`. */
+/**
+ * Validates a filter against the configured servers and the input bounds (`inputBounds.ts`: `vmName`
+ * at most 256 characters, `sources` names at most 63, ids at most 2048); every problem is
+ * `BAD_USER_INPUT`, raised before any upstream call.
+ */
 export function parseFilter(filter: AnyFilter | null | undefined, sources: ReadonlyMap<string, Source>): ParsedFilter {
   const f = filter ?? {};
   let names: Set<string> | null = null;
   if (f.sources !== undefined && f.sources !== null) {
-    const unknown = f.sources.filter((n) => !sources.has(n));
+    for (const n of f.sources) boundedString(n, 'filter.sources', MAX_SOURCE_NAME_LENGTH);
+    const unknown = [...new Set(f.sources.filter((n) => !sources.has(n)))];
     if (unknown.length > 0)
-      throw badUserInput(
-        `Unknown source ${unknown.map((n) => JSON.stringify(n)).join(', ')} in filter.sources; configured: ${[...sources.keys()].join(', ')}.`,
-        { argumentName: 'filter.sources' },
-      );
+      throw badUserInput(`Unknown source ${echoList(unknown)} in filter.sources; configured: ${[...sources.keys()].join(', ')}.`, {
+        argumentName: 'filter.sources',
+      });
     names = new Set(f.sources);
   }
   const window: TimeWindow = {
@@ -52,7 +57,7 @@ export function parseFilter(filter: AnyFilter | null | undefined, sources: Reado
     states: f.states ? new Set(f.states) : null,
     results: f.results ? new Set(f.results) : null,
     window,
-    vmName: f.vmName ?? null,
+    vmName: f.vmName === undefined || f.vmName === null ? null : boundedString(f.vmName, 'filter.vmName', MAX_NAME_FILTER_LENGTH),
     backupServer: f.backupServer ? decodeGlobalId(f.backupServer, ['BackupServer']) : null,
     organization: f.organization ? decodeGlobalId(f.organization, ['Organization']) : null,
     empty: false,

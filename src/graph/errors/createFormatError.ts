@@ -36,8 +36,11 @@ export function createFormatError(logger: Logger): (formatted: GraphQLFormattedE
       };
     }
     // Our own GraphQLErrors (BAD_USER_INPUT, masked source errors) and Apollo's request errors carry a
-    // public code; a plain Error thrown anywhere is a bug and is masked.
-    const code = formatted.extensions?.code;
+    // public code of their own; a plain Error thrown anywhere is a bug and is masked. The code is read
+    // from the error as raised, not from `formatted`: Apollo fills a missing code in as
+    // INTERNAL_SERVER_ERROR (itself public, for the source errors the graph masked already), and an
+    // error graphql-js raised without a code is never known to be safe to show.
+    const code = error instanceof GraphQLError ? error.extensions.code : undefined;
     if (original instanceof GraphQLError && typeof code === 'string' && PUBLIC_CODES.has(code)) return formatted;
     return mask(formatted, error, logger);
   };

@@ -4,6 +4,7 @@ import { restorePointsConnection } from '../connections/restorePointsConnection.
 import { restoreSessionsConnection } from '../connections/restoreSessionsConnection.js';
 import { parseFilter } from '../connections/restoreSessionFilter.js';
 import { smallListConnection } from '../connections/smallListConnection.js';
+import { badUserInput } from '../badUserInput.js';
 import { decodeGlobalId, type GlobalIdType } from '../globalId.js';
 import type { GraphContext } from '../GraphContext.js';
 import { resolveNode } from './resolveNode.js';
@@ -23,9 +24,17 @@ export const queryResolvers: Resolvers = {
     node: (_root, { id }, context, info) => resolveNode(context, id, responsePathAsArray(info.path)),
 
     nodes: async (_root, { ids }, context, info) => {
-      // Every id is validated before any call: one malformed id fails the field (schema contract).
-      for (const id of ids) decodeGlobalId(id);
-      // Per-item failures become that item's error (graphql-js nulls the item, keeps the others).
+      // Too many ids is a mistake of the whole request: the field fails before any call.
+      const max = context.limits.maxFirst;
+      if (ids.length > max) {
+        throw badUserInput(`Argument "ids" holds ${ids.length} ids, over the maximum of ${max} (limits.maxPageSize): ask in several requests.`, {
+          argumentName: 'ids',
+          max,
+        });
+      }
+      // Each id on its own (Relay): a malformed id (BAD_USER_INPUT, raised by resolveNode before any
+      // call) or a failed server becomes that item's error, with path ["nodes", i]; graphql-js nulls
+      // that item and keeps the others.
       return Promise.all(
         ids.map((id, i) =>
           resolveNode(context, id, [...responsePathAsArray(info.path), i]).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),

@@ -84,6 +84,19 @@ export const GRAPHIQL_PAGE_CSS = `html, body { height: 100%; margin: 0; overflow
 /**
  * Starts GraphiQL: Monaco's workers come from the gateway (the prebuilt classic-script bundles of
  * @graphql-yoga/graphiql), then the bundle renders against the endpoint with the example tabs.
+ *
+ * The first tab's query and variables go in twice, as `defaultTabs[0]` and as `initialQuery` /
+ * `initialVariables`, on purpose. GraphiQL fills the tab list from `defaultTabs` (or from the
+ * tabs in localStorage) but creates the editors with `initialQuery` / `initialVariables`, and the
+ * Yoga wrapper always sets `initialQuery` (to `?query=` from the URL, else to its "Welcome to ..."
+ * comment). Left to the wrapper, a fresh profile showed the welcome comment in the first tab while
+ * that tab held the example: Run parsed the comment ("Syntax Error: Unexpected <EOF>"), and the
+ * example appeared only after switching tabs. Passed explicitly (both, so the variables of an
+ * earlier tab in localStorage cannot pair with this query), the editors and the active tab agree
+ * on every load: a fresh profile opens on the first example; with tabs in localStorage GraphiQL
+ * activates the stored tab holding that example (or adds it when the user edited it), and keeps
+ * the other stored tabs. `onEditQuery` replaces the wrapper's, which copied each edit into the
+ * address bar as `?query=`, a parameter this page does not read.
  */
 export const GRAPHIQL_INIT_JS = `(function () {
   'use strict';
@@ -94,12 +107,20 @@ export const GRAPHIQL_INIT_JS = `(function () {
       return new Worker(config.assets + '/monacoeditorwork/' + (workers[label] || 'editor.worker.bundle.js'), { name: label });
     }
   };
-  window.YogaGraphiQL.renderYogaGraphiQL(document.getElementById('graphiql'), {
+  var options = {
     endpoint: config.endpoint,
     title: config.title,
     logo: '',
-    defaultTabs: config.tabs,
-    shouldPersistHeaders: false
-  });
+    shouldPersistHeaders: false,
+    onEditQuery: function () {}
+  };
+  var first = config.tabs[0];
+  if (first) {
+    options.defaultTabs = config.tabs;
+    options.initialQuery = first.query;
+    options.initialVariables = first.variables || '';
+    options.initialHeaders = '';
+  }
+  window.YogaGraphiQL.renderYogaGraphiQL(document.getElementById('graphiql'), options);
 })();
 `;

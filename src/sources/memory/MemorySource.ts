@@ -94,6 +94,12 @@ export class MemorySource implements Source {
   readonly kind: Source['kind'];
   readonly url: string;
   private readonly flights = new Map<string, Flight<unknown>>();
+  /**
+   * Since when the server has left a read of each kind (`what`: a list kind, an entity kind)
+   * unanswered past its budget, until a read of that kind succeeds again. Per kind: EM's query
+   * service can be slow for sessions while backup servers answer.
+   */
+  private readonly slowSince = new Map<string, number>();
   private readonly listeners = new Set<(event: SourceEvent) => void>();
 
   constructor(
@@ -277,6 +283,7 @@ export class MemorySource implements Source {
     const g = group ?? { controller: new AbortController(), waiters: 0 };
     const promise = withRequestSignal(g.controller.signal, load)
       .then(async (value) => {
+        this.slowSince.delete(what);
         const entry = { value, at: this.options.scheduler.now() };
         if (keep(value)) await this.options.store.set(key, entry, this.options.settings.maxStaleMs);
         return entry;
@@ -289,6 +296,19 @@ export class MemorySource implements Source {
     const flight: Flight<T> = { promise, group: g, startedAt: this.options.scheduler.now() };
     this.flights.set(key, flight as Flight<unknown>);
     return flight;
+  }
+
+  /**
+   * The budget of a read that could be answered stale: none while the server is known to be slow
+   * (a read went past its budget and none has succeeded since), so that a hung server costs one
+   * budget, not one per query; the read still goes out and refreshes the memory when it lands.
+   */
+  private budgetFor(what: string, policy: ReadPolicy, staleAvailable: boolean): ReadPolicy {
+    return staleAvailable && this.slowSince.has(what) ? { ...policy, budgetMs: 0 } : policy;
+  }
+
+  private missedBudget(what: string): void {
+    if (!this.slowSince.has(what)) this.slowSince.set(what, this.options.scheduler.now());
   }
 
   /**
@@ -310,6 +330,7 @@ export class MemorySource implements Source {
         };
         if (left === 0 || policy.signal?.aborted) return done();
         policy.signal?.addEventListener('abort', done, { once: true });
+        if (policy.budgetMs !== undefined && policy.budgetMs <= 0) return done();
         if (policy.budgetMs !== undefined) cancelTimer = this.options.scheduler.setTimer(policy.budgetMs, done);
         const settle = (i: number, result: PromiseSettledResult<CacheEntry<T>>) => {
           settled[i] = result;
@@ -347,8 +368,10 @@ export class MemorySource implements Source {
       this.emit(what, 'hit');
       return { value: entry.value, freshness: { asOf: entry.at, stale: false } };
     }
-    const [result] = await this.waitFor([this.flight(what, key, load)], policy);
+    const staleAvailable = entry !== undefined && this.usableStale(entry, this.budgetError(operation), policy);
+    const [result] = await this.waitFor([this.flight(what, key, load)], this.budgetFor(what, policy, staleAvailable));
     if (result?.status === 'fulfilled') return { value: result.value.value, freshness: { asOf: result.value.at, stale: false } };
+    if (result === undefined) this.missedBudget(what);
     const error = result === undefined ? this.budgetError(operation) : result.reason;
     if (entry !== undefined && this.usableStale(entry, error, policy)) {
       this.emit(what, 'stale');
@@ -428,10 +451,15 @@ export class MemorySource implements Source {
       });
     }
     if (waiting.length === 0) return out;
+    const staleAll = waiting.every(({ index }) => {
+      const entry = entries[index];
+      return entry !== undefined && this.usableStale(entry, this.budgetError(operation), policy);
+    });
     const settled = await this.waitFor(
       waiting.map((w) => w.flight),
-      policy,
+      this.budgetFor(what, policy, staleAll),
     );
+    if (settled.some((r) => r === undefined)) this.missedBudget(what);
     waiting.forEach(({ index }, j) => {
       const result = settled[j];
       if (result?.status === 'fulfilled') {
