@@ -7,14 +7,24 @@ export const secretSchema = z.union([
   z.strictObject({ file: z.string().min(1, 'expected a file path') }),
 ]);
 
-const httpUrl = z.string().refine((v) => {
-  try {
-    const u = new URL(v);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
-  } catch {
-    return false;
-  }
-}, 'expected https or http URL without credentials');
+/** A rejected URL as it may be echoed in an error: any userinfo (`user:password@`) masked, quoted, at most 200 characters. */
+export function urlForMessage(value: unknown): string {
+  if (typeof value !== 'string') return String(value);
+  const masked = value.replace(/^([^:/?#@]+:\/\/)?[^/?#]*@/, (_, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  return JSON.stringify(masked.length > 200 ? `${masked.slice(0, 200)}...` : masked);
+}
+
+const httpUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  },
+  { error: (issue) => `expected https or http URL without credentials, got ${urlForMessage(issue.input)}` },
+);
 
 const ms = (label: string) => z.number().int(`${label}: expected whole milliseconds`).positive(`${label}: expected a positive number of milliseconds`);
 
@@ -116,7 +126,7 @@ export const configSchema = z.strictObject({
   /**
    * The memory layer (src/sources/memory/memoryDefaults.ts holds the defaults): enabled true,
    * maxEntries 50000, ttlMs { backupServer 300000, organization 300000, restorePoint 60000,
-   * restoreSession 5000 }, listTtlMs 2000, maxStaleMs 3600000, budgetMs 2500.
+   * restoreSession 5000 }, listTtlMs 2000, revalidateMs 10000, maxStaleMs 3600000, budgetMs 2500.
    */
   cache: z
     .strictObject({
@@ -131,6 +141,7 @@ export const configSchema = z.strictObject({
         })
         .optional(),
       listTtlMs: z.number().int().min(0).optional(),
+      revalidateMs: z.number().int().min(0).optional(),
       maxStaleMs: z.number().int().min(0).optional(),
       budgetMs: ms('budgetMs').optional(),
     })

@@ -335,7 +335,7 @@ export type SourceEvent =
   | { type: 'success'; source: string; operation: string }
   | { type: 'failure'; source: string; operation: string; error: UpstreamError }
   | { type: 'logon'; source: string; logon: string; outcome: 'success' | 'failure'; renewal: boolean }
-  | { type: 'cache'; source: string; what: string; outcome: 'hit' | 'miss' | 'stale' | 'coalesced' };
+  | { type: 'cache'; source: string; what: string; outcome: 'hit' | 'miss' | 'stale' | 'coalesced' | 'revalidate' };
 
 /**
  * Health of one source as the gateway's calls to it found it (tracked from its events by

@@ -72,7 +72,7 @@ describe('memory across requests', () => {
   });
 
   it('a warm query within the list TTL costs no request; lists expire before reference data', async () => {
-    await start();
+    await start({ revalidateMs: 0 });
     const cold = await run();
     expect(cold.errors).toBeUndefined();
     h!.resetLogs();
@@ -93,6 +93,28 @@ describe('memory across requests', () => {
     expect(node.asOf).toBe(new Date(T0 + MEMORY_DEFAULTS.listTtlMs + 1).toISOString());
     expect(node.backupServer!.asOf).toBe(new Date(T0).toISOString());
     expect(node.stale).toBe(false);
+  });
+
+  it('past the list TTL a list is answered at once from memory while one background read refreshes it', async () => {
+    await start();
+    await run();
+    scheduler.advance(MEMORY_DEFAULTS.listTtlMs + 1);
+    h!.resetLogs();
+    const answered = new Set<string>();
+    for (const s of h!.sources) s.subscribe((e) => e.type === 'success' && e.operation === 'listRestoreSessions' && answered.add(e.source));
+    const r = await run();
+    expect(r.data!.restoreSessions.asOf).toBe(new Date(T0).toISOString());
+    expect(r.data!.restoreSessions.stale).toBe(false);
+    // The refresh went out once per server, and a query after it lands sees the new read.
+    await until(() => answered.size === 3, 'the background refresh');
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const em of h!.sims.em) expect(em.log.count('GET /api/query?type=RestoreSession')).toBe(1);
+    const after = await run();
+    expect(after.data!.restoreSessions.asOf).toBe(new Date(T0 + MEMORY_DEFAULTS.listTtlMs + 1).toISOString());
+    // Past TTL + the window the list is read before answering.
+    scheduler.advance(MEMORY_DEFAULTS.listTtlMs + MEMORY_DEFAULTS.revalidateMs + 1);
+    const late = await run();
+    expect(late.data!.restoreSessions.asOf).toBe(new Date(scheduler.now()).toISOString());
   });
 
   it('a listed session refetched by id (node) costs no request within its TTL', async () => {

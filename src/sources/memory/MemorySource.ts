@@ -235,7 +235,7 @@ export class MemorySource implements Source {
     return this.key(`entity\u0000${kind}\u0000${id.toLowerCase()}`);
   }
 
-  private emit(what: string, outcome: 'hit' | 'miss' | 'stale' | 'coalesced'): void {
+  private emit(what: string, outcome: 'hit' | 'miss' | 'stale' | 'coalesced' | 'revalidate'): void {
     const event: SourceEvent = { type: 'cache', source: this.name, what, outcome };
     for (const l of this.listeners) l(event);
   }
@@ -246,6 +246,11 @@ export class MemorySource implements Source {
 
   private fresh(entry: CacheEntry | undefined, ttlMs: number, policy: ReadPolicy): boolean {
     return entry !== undefined && !policy.noCache && this.options.scheduler.now() - entry.at <= (policy.maxAgeMs ?? ttlMs);
+  }
+
+  /** Past its TTL, within the stale-while-revalidate window, and the request did not ask for a live or younger read. */
+  private revalidating(entry: CacheEntry, ttlMs: number, policy: ReadPolicy): boolean {
+    return !policy.noCache && policy.maxAgeMs === undefined && this.options.scheduler.now() - entry.at <= ttlMs + this.options.settings.revalidateMs;
   }
 
   private usableStale(entry: CacheEntry | undefined, error: unknown, policy: ReadPolicy): boolean {
@@ -366,6 +371,12 @@ export class MemorySource implements Source {
     const entry = await this.options.store.get<T>(key);
     if (entry !== undefined && this.fresh(entry, ttlMs, policy)) {
       this.emit(what, 'hit');
+      return { value: entry.value, freshness: { asOf: entry.at, stale: false } };
+    }
+    if (entry !== undefined && this.revalidating(entry, ttlMs, policy)) {
+      // Answered now; one background read (joined if already running) refreshes the memory.
+      this.emit(what, 'revalidate');
+      this.flight(what, key, load);
       return { value: entry.value, freshness: { asOf: entry.at, stale: false } };
     }
     const staleAvailable = entry !== undefined && this.usableStale(entry, this.budgetError(operation), policy);
