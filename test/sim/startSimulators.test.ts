@@ -115,3 +115,27 @@ describe('startSimulators', () => {
     }
   });
 });
+
+describe('VB365 product builds', () => {
+  it('each simulated server reports (ServiceInstance) a build of the product its API version belongs to', async () => {
+    const sims = await startSimulators({ em: 0, vbo: ['v6', 'v7', 'v8'], sessionsPerServer: 5, seed: 'builds' });
+    try {
+      for (const s of sims.vbo) {
+        const token = (await (
+          await fetch(`${s.url}/${s.apiVersion}/token`, {
+            method: 'POST',
+            body: new URLSearchParams({ grant_type: 'password', username: s.username, password: s.password }),
+          })
+        ).json()) as { access_token: string };
+        const instance = (await (
+          await fetch(`${s.url}/${s.apiVersion}/ServiceInstance`, { headers: { authorization: `Bearer ${token.access_token}` } })
+        ).json()) as {
+          version: string;
+        };
+        expect(instance.version.split('.')[0]).toBe(s.apiVersion.slice(1));
+      }
+    } finally {
+      await sims.close();
+    }
+  });
+});

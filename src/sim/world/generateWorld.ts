@@ -217,7 +217,18 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
 }
 
 /** One VB365 server's world: organizations, restore points, restore sessions (events on demand). */
-export function generateVboWorld(name: string, options: WorldOptions = {}): VboServerWorld {
+/**
+ * Product builds a VB365 server of each API version runs (docs/veeam-wire.md Part 2 section 1:
+ * v7 is VB365 7.0, build 7.0.0.2911; v8 is VB365 8.0, build 8.0.2.159, and 8.1 still serves v8).
+ * `ServiceInstance`, which reports the build, exists from v6; older versions report none.
+ */
+const PRODUCT_BUILDS: Record<string, readonly string[]> = {
+  v6: ['6.1.0.254'],
+  v7: ['7.0.0.2911'],
+  v8: ['8.0.2.159', '8.1.0.305'],
+};
+
+export function generateVboWorld(name: string, options: WorldOptions & { apiVersion?: string } = {}): VboServerWorld {
   const root = new Random(`${options.seed ?? 1}:vbo:${name}`);
   const now = resolvedNow(options);
   const count = options.sessionsPerServer ?? 300;
@@ -345,7 +356,7 @@ export function generateVboWorld(name: string, options: WorldOptions = {}): VboS
   return {
     name,
     installationId: rsv.guid(),
-    version: rsv.pick(['8.0.2.159', '8.1.0.305', '7.0.0.2911', '6.1.0.254']),
+    version: rsv.pick(PRODUCT_BUILDS[options.apiVersion ?? 'v8'] ?? PRODUCT_BUILDS.v8!),
     organizations,
     restorePoints,
     restoreSessions,
