@@ -8,7 +8,7 @@ export interface CreateLoggerOptions {
   level?: string;
   /** Where lines go. Default stdout: pretty when it is a TTY, JSON lines otherwise. */
   destination?: DestinationStream;
-  /** Force pretty (true) or JSON (false) output; default: pretty only on a TTY. */
+  /** Force pretty (true) or JSON (false) output (`--log-format`, `LOG_FORMAT`); default: pretty only on a TTY. */
   pretty?: boolean;
 }
 
@@ -26,14 +26,37 @@ export const GATEWAY_REDACT_PATHS: readonly string[] = [
 ];
 
 /**
+ * pino's error serializer for real errors (type, message, stack, own fields), without an empty
+ * `stack`; anything else logged as `err` (an upstream error's `toJSON()`, say) as it is. pino would
+ * give such a plain object `type: "Object"` and `stack: ""`, which pino-pretty prints as an empty
+ * stack block.
+ */
+export function serializeErr(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const out = pino.stdSerializers.err(err) as { stack?: string };
+  if (!out.stack?.trim()) delete out.stack;
+  return out;
+}
+
+/**
  * The gateway's root logger. Pretty output is for people at a terminal; anything else (a
  * container log collector, a file, a pipe) gets one JSON object per line. pino-pretty runs in
  * process (not as a worker transport) so the CLI works the same from tsx and from dist.
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  const base = { level: options.level ?? 'info', redact: { paths: [...GATEWAY_REDACT_PATHS], censor: '[REDACTED]' }, base: { name: 'veeam-graph' } };
+  const base = {
+    level: options.level ?? 'info',
+    redact: { paths: [...GATEWAY_REDACT_PATHS], censor: '[REDACTED]' },
+    base: { name: 'veeam-graph' },
+    serializers: { err: serializeErr },
+  };
   if (options.destination) return pino(base, options.destination);
-  const usePretty = options.pretty ?? process.stdout.isTTY === true;
-  if (usePretty) return pino(base, pretty({ colorize: true, sync: true, singleLine: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' }));
+  const tty = process.stdout.isTTY === true;
+  if (options.pretty ?? tty) {
+    // Only `err` gets pino-pretty's multi-line error block (with its stack); `{ code, message }`
+    // objects such as a source's `error` stay on the line. Colours only on a terminal.
+    const stream = pretty({ colorize: tty, sync: true, singleLine: true, errorLikeObjectKeys: ['err'], ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' });
+    return pino(base, stream);
+  }
   return pino(base);
 }

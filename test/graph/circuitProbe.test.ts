@@ -19,33 +19,40 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Two EM and one VB365 simulator on a manual clock, and accessors for the server that dies. */
+function probeHarness() {
+  const scheduler = new ManualScheduler(Date.parse('2026-11-01T00:00:00Z'));
+  const state: { h?: GraphHarness; prober?: CircuitProber } = {};
+  beforeAll(async () => {
+    state.h = await startGraph({ sims: { em: 2, vbo: ['v8'], sessionsPerServer: 20 }, now: () => scheduler.now() });
+  });
+  afterEach(() => state.prober?.stop());
+  afterAll(async () => {
+    await state.h?.close();
+  });
+  const sim = () => state.h!.sims.servers.find((s) => s.name === DEAD)!;
+  return {
+    scheduler,
+    state,
+    sim,
+    source: () => state.h!.sources.find((s) => s.name === DEAD)!,
+    seen: () => sim().log.all(),
+    circuit: () => state.h!.health(DEAD).circuit,
+  };
+}
+
 describe.each([
   ['comes back before the first probe', 1],
   ['is still down at the first two probes', 3],
 ])('background probe of an open circuit: the server %s', (_title, probesToRecover) => {
-  const scheduler = new ManualScheduler(Date.parse('2026-11-01T00:00:00Z'));
-  let h: GraphHarness;
-  let prober: CircuitProber | undefined;
-
-  beforeAll(async () => {
-    h = await startGraph({ sims: { em: 2, vbo: ['v8'], sessionsPerServer: 20 }, now: () => scheduler.now() });
-  });
-  afterEach(() => prober?.stop());
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  const sim = () => h.sims.servers.find((s) => s.name === DEAD)!;
-  const source = () => h.sources.find((s) => s.name === DEAD)!;
-  const seen = () => sim().log.all();
-  const circuit = () => h.health(DEAD).circuit;
+  const { scheduler, state, sim, source, seen, circuit } = probeHarness();
 
   it(`opens after ${THRESHOLD} failed queries; the prober alone probes at each cooldown end, doubling, until the server answers`, async () => {
     sim().faults.set({ rules: [{ action: { reset: true } }] });
     let queries = 0;
     while (circuit().state !== 'open') {
       expect(queries).toBeLessThan(THRESHOLD);
-      const r = await h.run(QUERY);
+      const r = await state.h!.run(QUERY);
       expect(r.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UPSTREAM_UNREACHABLE', source: DEAD }) })]);
       queries++;
     }
@@ -53,7 +60,7 @@ describe.each([
     const openedAt = scheduler.now();
     expect(circuit()).toEqual({ state: 'open', openedAt: new Date(openedAt).toISOString(), until: new Date(openedAt + COOLDOWN).toISOString() });
 
-    prober = probeOpenCircuits(h.sources, { scheduler, logger: h.logs.logger });
+    state.prober = probeOpenCircuits(state.h!.sources, { scheduler, logger: state.h!.logs.logger });
     // One timer, for the one open circuit; the healthy sources get none.
     expect(scheduler.pending).toBe(1);
 
@@ -96,23 +103,23 @@ describe.each([
     expect(intervals).toEqual(Array.from({ length: probesToRecover }, (_, i) => COOLDOWN * 2 ** i));
 
     expect(circuit()).toEqual({ state: 'closed' });
-    expect(h.health(DEAD).status).toBe('UP');
+    expect(state.h!.health(DEAD).status).toBe('UP');
     // Nothing left to do: no timer while every circuit is closed.
     expect(scheduler.pending).toBe(0);
 
     // The next query uses the server again.
-    const r = (await h.run(QUERY)) as { errors?: unknown; data?: { restoreSessions: { outcomes: { status: string }[] } } };
+    const r = (await state.h!.run(QUERY)) as { errors?: unknown; data?: { restoreSessions: { outcomes: { status: string }[] } } };
     expect(r.errors).toBeUndefined();
     expect(r.data!.restoreSessions.outcomes.every((o) => o.status === 'OK')).toBe(true);
   });
 
   it('stop() cancels the armed timer and unsubscribes: an open circuit is left to user calls', async () => {
     sim().faults.set({ rules: [{ action: { reset: true } }] });
-    for (let i = 0; i < THRESHOLD; i++) await h.run(QUERY);
+    for (let i = 0; i < THRESHOLD; i++) await state.h!.run(QUERY);
     expect(circuit().state).toBe('open');
-    prober = probeOpenCircuits(h.sources, { scheduler, logger: h.logs.logger });
+    state.prober = probeOpenCircuits(state.h!.sources, { scheduler, logger: state.h!.logs.logger });
     expect(scheduler.pending).toBe(1);
-    prober.stop();
+    state.prober!.stop();
     expect(scheduler.pending).toBe(0);
 
     const before = seen().length;
@@ -135,31 +142,16 @@ describe.each([
 });
 
 describe('background probe of an open circuit: a user call probes first', () => {
-  const scheduler = new ManualScheduler(Date.parse('2026-11-01T00:00:00Z'));
-  let h: GraphHarness;
-  let prober: CircuitProber | undefined;
-
-  beforeAll(async () => {
-    h = await startGraph({ sims: { em: 2, vbo: ['v8'], sessionsPerServer: 20 }, now: () => scheduler.now() });
-  });
-  afterEach(() => prober?.stop());
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  const sim = () => h.sims.servers.find((s) => s.name === DEAD)!;
-  const source = () => h.sources.find((s) => s.name === DEAD)!;
-  const seen = () => sim().log.all();
-  const circuit = () => h.health(DEAD).circuit;
+  const { scheduler, state, sim, source, seen, circuit } = probeHarness();
 
   it('a cooldown already over is probed soon; a user probe out first is not doubled, and its failure moves the timer to the new cooldown end', async () => {
     sim().faults.set({ rules: [{ action: { reset: true } }] });
-    for (let i = 0; i < THRESHOLD; i++) await h.run(QUERY);
+    for (let i = 0; i < THRESHOLD; i++) await state.h!.run(QUERY);
     expect(circuit().state).toBe('open');
     scheduler.advance(COOLDOWN + 500);
     expect(circuit().state).toBe('half-open');
 
-    prober = probeOpenCircuits(h.sources, { scheduler, logger: h.logs.logger });
+    state.prober = probeOpenCircuits(state.h!.sources, { scheduler, logger: state.h!.logs.logger });
     expect(scheduler.pending).toBe(1);
     // Before the timer fires, a user call takes the probe; the timer finds it out and sends nothing.
     const before = seen().length;
@@ -192,11 +184,11 @@ describe('background probe of an open circuit: a user call probes first', () => 
 
   it('a user probe that succeeds first leaves the timer nothing to do', async () => {
     sim().faults.set({ rules: [{ action: { reset: true } }] });
-    for (let i = 0; i < THRESHOLD; i++) await h.run(QUERY);
+    for (let i = 0; i < THRESHOLD; i++) await state.h!.run(QUERY);
     expect(circuit().state).toBe('open');
     scheduler.advance(COOLDOWN);
 
-    prober = probeOpenCircuits(h.sources, { scheduler, logger: h.logs.logger });
+    state.prober = probeOpenCircuits(state.h!.sources, { scheduler, logger: state.h!.logs.logger });
     expect(scheduler.pending).toBe(1);
     sim().faults.clear();
     const before = seen().length;

@@ -42,8 +42,19 @@ export function createFormatError(logger: Logger): (formatted: GraphQLFormattedE
     // error graphql-js raised without a code is never known to be safe to show.
     const code = error instanceof GraphQLError ? error.extensions.code : undefined;
     if (original instanceof GraphQLError && typeof code === 'string' && PUBLIC_CODES.has(code)) return formatted;
+    // Apollo Server raises a few request errors with an HTTP 4xx status but no code (an APQ hash that
+    // does not match its query, an unsupported APQ version): caller mistakes, BAD_REQUEST as Apollo's others.
+    if (error instanceof GraphQLError && code === undefined && isClientStatus(error.extensions.http)) {
+      return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_REQUEST' } };
+    }
     return mask(formatted, error, logger);
   };
+}
+
+/** An Apollo `extensions.http` head with a 4xx status. */
+function isClientStatus(http: unknown): boolean {
+  const status = typeof http === 'object' && http !== null ? (http as { status?: unknown }).status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function mask(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {

@@ -24,6 +24,7 @@ import { encodeGlobalId } from '../globalId.js';
 import type { GraphContext } from '../GraphContext.js';
 import { sourced, type EntityParent, type SourceErrorParent } from '../mappers.js';
 import type { TimeOrder } from '../sortKey.js';
+import { sourceStatusOf } from '../sourceStatus.js';
 import { EVENT_ID_SEPARATOR } from './resolveNode.js';
 
 /** The schema's `SourceKind` of each configured kind; a mapped type, so a new kind must be named here. */
@@ -123,11 +124,7 @@ export const entityResolvers: Resolvers = {
     url: (s) => s.url,
     // EM tells its version only through `GET /api/`: read on demand, so only queries that ask pay for it.
     apiVersion: async (s) => s.describe().apiVersion ?? (await s.resolveApiVersion()) ?? null,
-    // Health says DOWN while the breaker is open (readiness and metrics need only up/down); the schema tells the UI why.
-    status: (s, _a, context) => {
-      const health = context.health(s);
-      return health.circuit.state !== 'closed' ? 'CIRCUIT_OPEN' : health.status;
-    },
+    status: (s, _a, context) => sourceStatusOf(context.health(s)),
     latencyMs: (s, _a, context) => context.health(s).lastLatencyMs ?? null,
     lastError: (s, _a, context): SourceErrorParent | null => {
       const e = context.health(s).lastError;

@@ -97,6 +97,12 @@ export const GRAPHIQL_PAGE_CSS = `html, body { height: 100%; margin: 0; overflow
  * activates the stored tab holding that example (or adds it when the user edited it), and keeps
  * the other stored tabs. `onEditQuery` replaces the wrapper's, which copied each edit into the
  * address bar as `?query=`, a parameter this page does not read.
+ *
+ * GraphiQL renders once Roboto (its UI font, `font-display: swap`, a data: URI in graphiql.css) is
+ * loaded. Rendered before, the tab titles change width when the font swaps in; the tab bar's drag
+ * constraints (framer-motion's Reorder) then rescale and leave tabs with a stale `translateX`
+ * that graphiql.css hides until a tab has focus. The first mouse click on another tab focused it,
+ * the tab jumped under the pointer, and the click was lost.
  */
 export const GRAPHIQL_INIT_JS = `(function () {
   'use strict';
@@ -121,6 +127,15 @@ export const GRAPHIQL_INIT_JS = `(function () {
     options.initialVariables = first.variables || '';
     options.initialHeaders = '';
   }
-  window.YogaGraphiQL.renderYogaGraphiQL(document.getElementById('graphiql'), options);
+  var started = false;
+  function start() {
+    if (started) return;
+    started = true;
+    window.YogaGraphiQL.renderYogaGraphiQL(document.getElementById('graphiql'), options);
+  }
+  // Roboto first, then GraphiQL (see above); a font that never settles delays the page 3 s at most.
+  var fonts = document.fonts ? ['400 1em Roboto', '500 1em Roboto'].map(function (f) { return document.fonts.load(f); }) : [];
+  Promise.all(fonts).then(start, start);
+  setTimeout(start, 3000);
 })();
 `;
