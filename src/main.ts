@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { ConfigError } from './config/loadConfig.js';
+import { ConfigError, closestMatch } from './config/loadConfig.js';
 import { CliError, UsageError } from './cli/cliSupport.js';
 import { CHECK_HELP, runCheck } from './cli/runCheck.js';
 import { DEMO_HELP, runDemo } from './cli/runDemo.js';
 import { SERVE_HELP, runServe } from './cli/runServe.js';
 import { SIM_HELP, runSim } from './cli/runSim.js';
 import { SUBGRAPH_SDL_HELP, runSubgraphSdl } from './cli/runSubgraphSdl.js';
+import { packageVersion } from './cli/version.js';
 
 const HELP = `Usage: veeam-graph <command> [options]
 
@@ -16,6 +17,10 @@ Commands:
   sim    start simulated Veeam servers and print them as one JSON line (\`npm run sim\`)
   subgraph-sdl
          print the Apollo Federation v2 subgraph SDL for rover / registries (\`npm run subgraph-sdl\`)
+
+Options:
+  -v, --version  print the version
+  -h, --help     this text
 
 Run \`veeam-graph <command> --help\` for a command's options.
 `;
@@ -35,9 +40,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`veeam-graph: unknown command "${name}"\n\n${HELP}`);
+    const suggestion = closestMatch(name, Object.keys(commands));
+    process.stderr.write(`veeam-graph: unknown command "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}\n\n${HELP}`);
     return 2;
   }
   try {
@@ -60,6 +70,14 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+// After a terminal hangs up (SIGHUP), writing to it fails with EIO or EPIPE: a graceful stop must
+// not die of its own goodbye line.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EIO' && err.code !== 'EPIPE') throw err;
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/loadConfig.js';
+import { ConfigError, loadConfig, type GatewayConfig } from '../config/loadConfig.js';
 import { redactSecrets } from '../upstream/redactSecrets.js';
 import { checkServers, type ServerCheck } from './checkServers.js';
-import { UsageError } from './cliSupport.js';
+import { configFileOf } from './cliSupport.js';
 
-export const CHECK_HELP = `Usage: veeam-graph check --config FILE [--json]
+export const CHECK_HELP = `Usage: veeam-graph check [--config FILE] [--json]
 
 Checks every server of a config file: reachable, TLS verified, logon (EM session / VB365 token)
 accepted, API version, latency of one GET. Prints a table, or one JSON document with --json.
@@ -12,9 +12,13 @@ Exit code 0 when every server passes, 1 when any fails, 2 for a bad config or us
 Secrets are never printed.
 
 Options:
-  -c, --config FILE  the config file (required)
-  --json             machine-readable output: { "ok": bool, "servers": [...] }
+  -c, --config FILE  the config file (default: VEEAM_GRAPH_CONFIG)
+  --json             machine-readable output: { "ok": bool, "servers": [...] }; an invalid
+                     config is { "ok": false, "error": { "code": "CONFIG_INVALID", "problems": [...] } }
   -h, --help         this text
+
+Environment: VEEAM_GRAPH_CONFIG (when --config is not given), and any variable a { env: NAME }
+secret of the config names.
 `;
 
 /** Renders the results as an aligned table for people. */
@@ -52,8 +56,17 @@ export async function runCheck(argv: string[]): Promise<number> {
     process.stdout.write(CHECK_HELP);
     return 0;
   }
-  if (!values.config) throw new UsageError('--config FILE is required');
-  const config = await loadConfig(values.config, process.env);
+  const file = configFileOf(values.config, process.env);
+  let config: GatewayConfig;
+  try {
+    config = await loadConfig(file, process.env);
+  } catch (err) {
+    if (!(values.json && err instanceof ConfigError)) throw err;
+    // A script reading stdout gets a JSON answer here too; people still see the problems on stderr.
+    process.stdout.write(`${JSON.stringify({ ok: false, error: err.toJSON() }, null, 2)}\n`);
+    process.stderr.write(`veeam-graph check: ${err.message}\n`);
+    return err.exitCode;
+  }
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
   const results = await checkServers(config.servers);
   const text = values.json ? `${JSON.stringify({ ok: results.every((r) => r.ok), servers: results }, null, 2)}\n` : formatCheckTable(results);

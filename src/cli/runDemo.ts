@@ -4,7 +4,7 @@ import { createGateway } from '../server/createGateway.js';
 import { createLogger } from '../server/createLogger.js';
 import { exampleQueries } from '../server/graphiql/exampleQueries.js';
 import { startSimulators, type Simulators } from '../sim/startSimulators.js';
-import { listenError, parseIntegerFlag, waitForShutdown } from './cliSupport.js';
+import { listenError, logFormatOf, parseLogLevelFlag, parsePortFlag, trapStopSignals, waitForShutdown } from './cliSupport.js';
 import { logSourceStates } from './logSourceStates.js';
 
 export const DEMO_HELP = `Usage: veeam-graph demo [options]
@@ -18,9 +18,11 @@ Options:
   --host HOST  gateway address (default: HOST, else 127.0.0.1)
   --seed S     world seed of the simulators (default 1)
   --federation serve the schema as an Apollo Federation v2 subgraph (for a local router)
+  --log-level LEVEL    fatal, error, warn, info (default), debug, trace or silent
+  --log-format FORMAT  json or pretty (default: pretty on a terminal, else json)
   -h, --help   this text
 
-Environment: PORT, HOST (the flags win), LOG_LEVEL (default info).
+Environment: PORT, HOST, LOG_LEVEL, LOG_FORMAT (the flags win). SIGINT/SIGTERM/SIGHUP stop it.
 `;
 
 /** A VM with restore sessions on the first simulated EM, for the "sessions of one VM" example. */
@@ -33,8 +35,9 @@ function demoVm(sims: Simulators): string | undefined {
  * secrets through a private environment, so the demo uses the same path as a real config and
  * logs no plain-text-password warnings.
  */
-async function demoConfig(sims: Simulators, listen: { host: string; port: number }, federation: boolean) {
-  const env: NodeJS.ProcessEnv = { ...(process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {}) };
+async function demoConfig(sims: Simulators, listen: { host: string; port: number }, federation: boolean, logLevel: string | undefined) {
+  const level = logLevel ?? process.env.LOG_LEVEL;
+  const env: NodeJS.ProcessEnv = { ...(level ? { LOG_LEVEL: level } : {}) };
   const servers = sims.describe().servers.map((s) => {
     const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
     env[variable] = s.password;
@@ -53,6 +56,8 @@ export async function runDemo(argv: string[]): Promise<void> {
       host: { type: 'string' },
       seed: { type: 'string' },
       federation: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,19 +66,29 @@ export async function runDemo(argv: string[]): Promise<void> {
     return;
   }
   const portText = values.port ?? (process.env.PORT || undefined);
-  const port = portText === undefined ? 4000 : parseIntegerFlag(values.port !== undefined ? '--port' : 'PORT', portText, 0);
+  const port = portText === undefined ? 4000 : parsePortFlag(values.port !== undefined ? '--port' : 'PORT', portText);
   const host = values.host ?? (process.env.HOST || '127.0.0.1');
-  const sims = await startSimulators({ ...(values.seed ? { seed: /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed } : {}) });
+  const logLevel = values['log-level'] === undefined ? undefined : parseLogLevelFlag(values['log-level']);
+  const pretty = logFormatOf(values['log-format'], process.env);
+  // From here a stop signal is a graceful stop, also one that comes while everything starts.
+  const stop = trapStopSignals();
+  const sims = await startSimulators({ ...(values.seed ? { seed: /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed } : {}) }).catch(
+    (err: unknown) => {
+      stop.release();
+      throw err;
+    },
+  );
   let gateway;
   try {
-    const config = await demoConfig(sims, { host, port }, values.federation === true);
+    const config = await demoConfig(sims, { host, port }, values.federation === true, logLevel);
     // The simulators speak plain http on loopback by design; the config's warning about it is noise here.
     config.warnings.splice(0);
-    const logger = createLogger({ level: config.logLevel });
+    const logger = createLogger({ level: config.logLevel, ...(pretty !== undefined && { pretty }) });
     gateway = await createGateway(config, { logger, examples: exampleQueries({ vmName: demoVm(sims) }) }).catch((err: unknown) => {
       throw listenError(err, host, port, 'try --port 0 for a free port, or --port N');
     });
   } catch (err) {
+    stop.release();
     await sims.close();
     throw err;
   }
@@ -110,8 +125,12 @@ export async function runDemo(argv: string[]): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
   const running = gateway;
   void running.readiness.check().then((report) => logSourceStates(running.logger, report));
-  await waitForShutdown(async () => {
-    await running.close();
-    await sims.close();
-  }, 20_000);
+  await waitForShutdown(
+    async () => {
+      await running.close();
+      await sims.close();
+    },
+    20_000,
+    stop,
+  );
 }

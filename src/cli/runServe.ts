@@ -2,26 +2,43 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/loadConfig.js';
 import { createGateway } from '../server/createGateway.js';
 import { createLogger } from '../server/createLogger.js';
-import { UsageError, listenError, waitForShutdown } from './cliSupport.js';
+import {
+  UsageError,
+  announceListening,
+  configFileOf,
+  listenError,
+  logFormatOf,
+  parseLogLevelFlag,
+  parsePortFlag,
+  trapStopSignals,
+  waitForShutdown,
+} from './cliSupport.js';
 import { logSourceStates } from './logSourceStates.js';
 
-export const SERVE_HELP = `Usage: veeam-graph serve --config FILE [options]
+export const SERVE_HELP = `Usage: veeam-graph serve [--config FILE] [options]
 
 Starts the GraphQL gateway for the Veeam servers of a config file (YAML, or JSON for *.json).
 An invalid config is reported as a list of problems (key path and file) with exit code 2, and
-nothing starts. SIGINT/SIGTERM stop it gracefully: in-flight queries finish, EM sessions are
+nothing starts. Prints "veeam-graph listening on URL" on stderr once it listens, at every log
+level. SIGINT/SIGTERM/SIGHUP stop it gracefully: in-flight queries finish, EM sessions are
 logged off, exit code 0.
 
 Options:
-  -c, --config FILE  the config file (required); see README "Config reference"
-  --federation       serve the schema as an Apollo Federation v2 subgraph (same as config
-                     federation: true); \`veeam-graph subgraph-sdl\` prints its SDL
-  -h, --help         this text
+  -c, --config FILE    the config file (default: VEEAM_GRAPH_CONFIG); see README "Config reference"
+  --port N             listen on port N (0 picks a free one); wins over listen.port and PORT
+  --host HOST          listen on HOST; wins over listen.host and HOST
+  --log-level LEVEL    fatal, error, warn, info, debug, trace or silent; wins over logLevel and LOG_LEVEL
+  --log-format FORMAT  json (one object per line) or pretty; default: pretty on a terminal, else json
+  --federation         serve the schema as an Apollo Federation v2 subgraph (same as config
+                       federation: true); \`veeam-graph subgraph-sdl\` prints its SDL
+  -h, --help           this text
 
-Environment:
-  PORT, HOST         override the config's listen.port / listen.host
-  LOG_LEVEL          override the config's logLevel (fatal, error, warn, info, debug, trace, silent)
-  NAME               any variable a { env: NAME } secret of the config names
+Environment (the flags win):
+  VEEAM_GRAPH_CONFIG   the config file when --config is not given
+  PORT, HOST           override the config's listen.port / listen.host
+  LOG_LEVEL            override the config's logLevel
+  LOG_FORMAT           json or pretty
+  NAME                 any variable a { env: NAME } secret of the config names
 
 Endpoints: /graphql, /graphiql, /healthz, /readyz, /metrics
 `;
@@ -31,23 +48,47 @@ export async function runServe(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { config: { type: 'string', short: 'c' }, federation: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
+      federation: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return;
   }
-  if (!values.config) throw new UsageError('--config FILE is required');
-  const config = await loadConfig(values.config, process.env);
+  const file = configFileOf(values.config, process.env);
+  const port = values.port === undefined ? undefined : parsePortFlag('--port', values.port);
+  if (values.host !== undefined && !values.host.trim()) throw new UsageError('--host: expected an address, got ""');
+  const logLevel = values['log-level'] === undefined ? undefined : parseLogLevelFlag(values['log-level']);
+  const pretty = logFormatOf(values['log-format'], process.env);
+  // A flag wins over its variable, so the variable is not even looked at (nor reported when bad).
+  const env = { ...process.env };
+  if (port !== undefined) delete env.PORT;
+  if (values.host !== undefined) delete env.HOST;
+  if (logLevel !== undefined) delete env.LOG_LEVEL;
+  const config = await loadConfig(file, env);
+  if (port !== undefined) config.listen.port = port;
+  if (values.host !== undefined) config.listen.host = values.host;
+  if (logLevel !== undefined) config.logLevel = logLevel;
   // The flag can only turn federation on: a config that asks for it keeps it.
   if (values.federation) config.federation = true;
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, ...(pretty !== undefined && { pretty }) });
   logger.debug({ config: config.redacted() }, 'configuration loaded');
+  // From here a stop signal is a graceful stop, also one that comes while the gateway starts.
+  const stop = trapStopSignals();
   const gateway = await createGateway(config, { logger }).catch((err: unknown) => {
-    throw listenError(err, config.listen.host, config.listen.port, 'set listen.port in the config, or PORT');
+    stop.release();
+    throw listenError(err, config.listen.host, config.listen.port, 'use --port N or --port 0, or set listen.port in the config, or PORT');
   });
+  announceListening(gateway.url, gateway.graphiqlUrl);
   logger.info({ graphql: gateway.graphqlUrl, graphiql: gateway.graphiqlUrl, ...(config.federation && { federation: true }) }, 'veeam-graph serving');
   // Probe every server once in the background, so the operator sees at start which ones answer.
   void gateway.readiness.check().then((report) => logSourceStates(logger, report));
-  await waitForShutdown(() => gateway.close(), 20_000);
+  await waitForShutdown(() => gateway.close(), 20_000, stop);
 }

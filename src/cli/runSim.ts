@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { startSimulators } from '../sim/startSimulators.js';
 import type { VboApiVersion } from '../sim/vbo/VboSimulator.js';
-import { writeSimConfig } from './simConfig.js';
-import { UsageError, parseIntegerFlag, waitForShutdown } from './cliSupport.js';
+import { simSecretsDir, writeSimConfig } from './simConfig.js';
+import { UsageError, parseIntegerFlag, trapStopSignals, waitForShutdown } from './cliSupport.js';
 
 export const SIM_HELP = `Usage: veeam-graph sim [options]
 
 Starts simulated Veeam servers (Enterprise Manager and VB365) on free loopback ports and prints
-one line of JSON describing them on stdout, then serves until SIGINT/SIGTERM.
+one line of JSON describing them on stdout, then serves until SIGINT/SIGTERM/SIGHUP.
 
 Options:
   --em N               Enterprise Manager servers (default 3)
@@ -19,7 +19,9 @@ Options:
   --tls                serve HTTPS with a self-signed certificate
   --seed S             world seed (default 1)
   --host HOST          address to listen on (default 127.0.0.1)
-  --write-config FILE  write a gateway config (YAML, or JSON for *.json) for these servers
+  --write-config FILE  write a gateway config (YAML, or JSON for *.json) for these servers; their
+                       passwords go to FILE.secrets/NAME (mode 0600, FILE without its extension),
+                       referenced as { file: PATH }
   -h, --help           this text
 `;
 
@@ -60,7 +62,7 @@ export async function runSim(argv: string[]): Promise<void> {
   }
   const latencyMs = values.latency === undefined ? 0 : parseIntegerFlag('--latency', values.latency, 0);
   const jitterMs = values.jitter === undefined ? 0 : parseIntegerFlag('--jitter', values.jitter, 0);
-  const sims = await startSimulators({
+  const options = {
     ...(values.em !== undefined ? { em: parseIntegerFlag('--em', values.em, 0) } : {}),
     ...(vbo !== undefined ? { vbo } : {}),
     ...(values.sessions !== undefined ? { sessionsPerServer: parseIntegerFlag('--sessions', values.sessions, 0) } : {}),
@@ -68,15 +70,28 @@ export async function runSim(argv: string[]): Promise<void> {
     ...(values.host !== undefined ? { host: values.host } : {}),
     tls: values.tls === true,
     faults: { latencyMs, jitterMs },
+  };
+  // From here a stop signal is a graceful stop, also one sent as soon as the JSON line is read.
+  const stop = trapStopSignals();
+  const sims = await startSimulators(options).catch((err: unknown) => {
+    stop.release();
+    throw err;
   });
   // The one JSON line comes first on stdout so scripts can read it; everything else goes to stderr.
   process.stdout.write(`${JSON.stringify(sims.describe())}\n`);
-  if (values['write-config']) {
-    await writeSimConfig(values['write-config'], sims, { host: '127.0.0.1', port: 4000 });
-    process.stderr.write(`wrote gateway config to ${values['write-config']}\n`);
+  const configFile = values['write-config'];
+  if (configFile) {
+    try {
+      await writeSimConfig(configFile, sims, { host: '127.0.0.1', port: 4000 });
+    } catch (err) {
+      stop.release();
+      await sims.close();
+      throw err;
+    }
+    process.stderr.write(`wrote gateway config to ${configFile} (passwords in ${simSecretsDir(configFile)}/)\n`);
   }
   for (const s of sims.servers) {
     process.stderr.write(`${s.name.padEnd(8)} ${s.kind.padEnd(19)} ${s.url}${'apiVersion' in s ? ` (${s.apiVersion})` : ''}  stats: ${s.baseUrl}/_sim/stats\n`);
   }
-  await waitForShutdown(() => sims.close());
+  await waitForShutdown(() => sims.close(), 10_000, stop);
 }

@@ -164,11 +164,12 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate closest to `word` by edit distance, when it is close enough to be a typo (at most
- * a third of the word's length, at least one edit); the first of equally close ones.
+ * The candidate closest to `word` by edit distance, when it is close enough to be a typo: at most
+ * a third of the word's length in edits (at least one; none for words under 3 characters, where
+ * only a case difference counts); the first of equally close ones.
  */
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = Math.max(1, Math.floor(word.length / 3));
+  const limit = word.length < 3 ? 0 : Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -270,7 +271,8 @@ const UNION_EXPECTED: Record<string, string> = {
 function issueText(issue: z.core.$ZodIssue, raw: unknown): string {
   if (issue.code === 'unrecognized_keys') return unknownKeysText(issue.keys, knownKeysAt(issue.path, raw));
   const value = valueAt(raw, issue.path);
-  if (issue.code === 'invalid_union' && issue.discriminator !== undefined) return `${issue.message}${gotText(value, ('options' in issue && issue.options) || [])}`;
+  if (issue.code === 'invalid_union' && issue.discriminator !== undefined)
+    return `${issue.message}${gotText(value, ('options' in issue && issue.options) || [])}`;
   if (issue.code === 'invalid_union') {
     const expected = UNION_EXPECTED[String(issue.path.at(-1))] ?? issue.message.replace(/^Invalid (input|option)(: )?/, '').trim();
     // An object with a key none of the union's members knows: say which, with the closest one.
@@ -286,7 +288,7 @@ function issueText(issue: z.core.$ZodIssue, raw: unknown): string {
 }
 
 /** A source line with a caret under `offset`, e.g. `  2 |   - name: "x` (secret values masked). */
-function excerptAt(text: string, offset: number): { line: number; column: number; excerpt: string } {
+function excerptAt(text: string, offset: number): { line: number; column: number; excerpt: string; masked?: string } {
   const startOf = (o: number): number => (o === 0 ? 0 : text.lastIndexOf('\n', o - 1) + 1);
   const endOf = (o: number): number => (text.indexOf('\n', o) < 0 ? text.length : text.indexOf('\n', o));
   let at = Math.max(0, Math.min(offset, text.length));
@@ -296,30 +298,70 @@ function excerptAt(text: string, offset: number): { line: number; column: number
   const end = endOf(start);
   const line = text.slice(0, start).split('\n').length;
   const column = at - start + 1;
-  // The offending line may hold a plain-text secret: never echo what follows a password/secret key.
-  const source = text
-    .slice(start, end)
-    .replace(/\r$/, '')
-    .replace(/((?:password|secret|token)["']?\s*:\s*).+$/i, '$1[redacted]');
+  // The offending line may hold a plain-text secret: never echo what follows a password, secret or token key.
+  const raw = text.slice(start, end).replace(/\r$/, '');
+  const secretKey = /((?:password|secret|token)["']?\s*:\s*)(.+)$/i.exec(raw);
+  const source = secretKey ? `${raw.slice(0, secretKey.index)}${secretKey[1]}[redacted]` : raw;
   const gutter = String(line);
   const pad = source.slice(0, column - 1).replace(/[^\t]/g, ' ');
-  return { line, column, excerpt: `${gutter} | ${source}\n${' '.repeat(gutter.length)} | ${pad}^` };
+  return { line, column, excerpt: `${gutter} | ${source}\n${' '.repeat(gutter.length)} | ${pad}^`, ...(secretKey && { masked: secretKey[2]!.trim() }) };
+}
+
+/** Where `JSON.parse` failed in `text`, also when its message does not say (an unexpected token). */
+function jsonErrorOffset(text: string, message: string): number | undefined {
+  const positionOf = (m: string): number | undefined => {
+    const p = /at position (\d+)/.exec(m)?.[1];
+    return p === undefined ? undefined : Number(p);
+  };
+  const stated = positionOf(message);
+  if (stated !== undefined) return stated;
+  if (/end of JSON input/.test(message)) return text.length;
+  // The shortest prefix that fails before its own end holds the error at its last character.
+  const failsWithin = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return false;
+    } catch (err) {
+      const m = (err as Error).message;
+      if (/end of JSON input/.test(m)) return false;
+      const p = positionOf(m);
+      return p === undefined || p < length;
+    }
+  };
+  let low = 1;
+  let high = text.length;
+  if (!failsWithin(high)) return undefined;
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (failsWithin(mid)) high = mid;
+    else low = mid + 1;
+  }
+  return low - 1;
 }
 
 /** Parses the text of a config file; a syntax error becomes a ConfigError with its line and column and the offending line. */
 function parseText(text: string, file: string): unknown {
   const base = path.basename(file);
-  const fail = (kind: string, message: string, offset: number): never => {
-    const { line, column, excerpt } = excerptAt(text, offset);
-    throw new ConfigError([`${kind} syntax error at line ${line}, column ${column}: ${message} (${base})`], { file, excerpts: new Map([[0, excerpt]]) });
+  const fail = (kind: string, message: string, offset: number | undefined): never => {
+    if (offset === undefined) throw new ConfigError([`${kind} syntax error: ${message} (${base})`], { file });
+    const { line, column, excerpt, masked } = excerptAt(text, offset);
+    // Nor in the parser's message, should it quote the masked value.
+    const said = masked ? message.split(masked).join('[redacted]') : message;
+    throw new ConfigError([`${kind} syntax error at line ${line}, column ${column}: ${said} (${base})`], { file, excerpts: new Map([[0, excerpt]]) });
   };
   if (/\.json$/i.test(file)) {
     try {
       return JSON.parse(text);
     } catch (err) {
       const message = (err as Error).message;
-      const position = /at position (\d+)/.exec(message)?.[1];
-      return fail('JSON', message.replace(/\s*in JSON at position \d+.*$/s, ''), position === undefined ? text.length : Number(position));
+      // For an unexpected token V8 quotes the token and a piece of the text (`Unexpected token 'h',
+      // ..."password": hunter2 }]"... is not valid JSON`), either may be a secret: drop both, and
+      // find the spot without them.
+      const reason = message
+        .replace(/\s*in JSON at position \d+.*$/s, '')
+        .replace(/,\s*(\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')
+        .replace(/^(Unexpected token) .+$/s, '$1');
+      return fail('JSON', reason, jsonErrorOffset(text, message));
     }
   }
   // YAML stops at the first syntax error; later ones are mostly its echo.

@@ -55,7 +55,14 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   if (options.pretty ?? tty) {
     // Only `err` gets pino-pretty's multi-line error block (with its stack); `{ code, message }`
     // objects such as a source's `error` stay on the line. Colours only on a terminal.
-    const stream = pretty({ colorize: tty, sync: true, singleLine: true, errorLikeObjectKeys: ['err'], ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' });
+    const stream = pretty({
+      colorize: tty,
+      sync: true,
+      singleLine: true,
+      errorLikeObjectKeys: ['err'],
+      ignore: 'pid,hostname,name',
+      translateTime: 'SYS:HH:MM:ss.l',
+    });
     return pino(base, stream);
   }
   return pino(base);

@@ -22,8 +22,8 @@ afterAll(async () => {
 });
 
 /** Runs `check` asynchronously: the simulators live in this process and must keep answering. */
-function check(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [...tsx, 'check', ...args], { stdio: 'pipe' });
+function check(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...tsx, 'check', ...args], { stdio: 'pipe', env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -34,7 +34,8 @@ function check(args: string[]): Promise<{ status: number | null; stdout: string;
 /** A config for the simulators, with edits applied to the raw YAML object. */
 async function configWith(name: string, edit: (raw: { servers: Record<string, unknown>[] }) => void): Promise<string> {
   const file = path.join(dir, name);
-  await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
+  // Plain-text passwords, so the edits can replace them and the warning about them is seen.
+  await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 }, { passwords: 'inline' });
   const raw = YAML.parse(await readFile(file, 'utf8')) as { servers: Record<string, unknown>[] };
   edit(raw);
   await writeFile(file, YAML.stringify(raw));
@@ -104,6 +105,52 @@ describe('veeam-graph check', () => {
     const res = await check(['--config', file]);
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('servers[1].name: duplicate server name "em-1" (also servers[0].name) (dup.yaml)');
+  });
+});
+
+describe('veeam-graph check: config errors, VEEAM_GRAPH_CONFIG, secrets files', () => {
+  it('--json on an invalid config prints a CONFIG_INVALID error object on stdout and exits 2', async () => {
+    const file = await configWith('typo.yaml', (raw) => {
+      raw.servers[0]!.usrname = raw.servers[0]!.username;
+      delete raw.servers[0]!.username;
+      raw.servers[1]!.url = 'https://admin:s3cret-in-url@em-2.corp/api extra';
+    });
+    const res = await check(['--config', file, '--json']);
+    expect(res.status).toBe(2);
+    const report = JSON.parse(res.stdout) as { ok: boolean; error: { code: string; file: string; message: string; problems: string[] } };
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatchObject({ code: 'CONFIG_INVALID', file });
+    expect(report.error.problems).toEqual(
+      expect.arrayContaining([
+        'servers[0]: unknown key "usrname" (did you mean "username"?) (typo.yaml)',
+        'servers[1].url: expected https or http URL without credentials, got "https://***@em-2.corp/api extra" (typo.yaml)',
+      ]),
+    );
+    expect(report.error.message).toContain(`invalid configuration in ${file}:`);
+    expect(res.stdout + res.stderr).not.toContain('s3cret-in-url');
+    // People still read the problems on stderr.
+    expect(res.stderr).toContain('did you mean "username"?');
+  });
+
+  it('--json on a YAML syntax error names the line and shows it', async () => {
+    const file = path.join(dir, 'syntax.yaml');
+    await writeFile(file, 'servers:\n  - name: em-1\n    kind: "enterprise-manager\n');
+    const res = await check(['--config', file, '--json']);
+    expect(res.status).toBe(2);
+    const { error } = JSON.parse(res.stdout) as { error: { code: string; message: string; problems: string[] } };
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.problems).toEqual([expect.stringMatching(/^YAML syntax error at line 3, column \d+: .*quote.* \(syntax\.yaml\)$/)]);
+    expect(error.message).toContain('3 |     kind: "enterprise-manager');
+  });
+
+  it('reads the config named by VEEAM_GRAPH_CONFIG; a sim config with password files passes without plain-text warnings', async () => {
+    const file = path.join(dir, 'secrets.yaml');
+    await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
+    const res = await check(['--json'], { VEEAM_GRAPH_CONFIG: file });
+    expect(res.status).toBe(0);
+    expect((JSON.parse(res.stdout) as { ok: boolean }).ok).toBe(true);
+    expect(res.stderr).not.toContain('plain-text');
+    for (const s of sims.servers) expect(res.stdout + res.stderr).not.toContain(s.password);
   });
 });
 

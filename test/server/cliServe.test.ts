@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSimConfig } from '../../src/cli/simConfig.js';
@@ -45,6 +45,41 @@ async function startServe(file: string, extra: string[], env: Record<string, str
   return { child, exited, url, output };
 }
 
+const LISTENING = /^veeam-graph listening on (http:\/\/\S+) \(GraphiQL: (http:\/\/\S+)\)$/m;
+
+/**
+ * Spawns the CLI with `args` and resolves once it printed its "listening on" line (on stderr, at
+ * every log level); `stdout()` and `stderr()` are what it printed so far.
+ */
+async function startListening(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [...tsx, ...args], { stdio: 'pipe', env: { ...process.env, ...env } });
+  children.push(child);
+  // 'close': the exit code once stdout and stderr are drained, so the last lines are in.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = LISTENING.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code}: ${out}${err}`)));
+  });
+  /** Resolves once stdout contains `text`. */
+  const stdoutHas = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const look = (): void => {
+        if (out.includes(text)) resolve();
+      };
+      child.stdout.on('data', look);
+      look();
+      void exited.then(() => reject(new Error(`exited before printing ${text}: ${out}`)));
+    });
+  return { child, exited, url, stdout: () => out, stderr: () => err, stdoutHas };
+}
+
 describe('veeam-graph serve', () => {
   it('reports every config problem with key path and file, exits 2 and starts nothing', async () => {
     const file = path.join(await tempDir(), 'broken.yaml');
@@ -64,7 +99,7 @@ describe('veeam-graph serve', () => {
     );
     const res = run(['serve', '--config', file], { PORT: '0' });
     expect(res.status).toBe(2);
-    expect(res.stderr).toContain('servers[0].url: expected https or http URL without credentials (broken.yaml)');
+    expect(res.stderr).toContain('servers[0].url: expected https or http URL without credentials, got "ftp://em-hq" (broken.yaml)');
     expect(res.stderr).toContain('servers[0]: unknown key "colour" (broken.yaml)');
     expect(res.stdout).not.toContain('gateway listening');
   });
@@ -103,7 +138,8 @@ describe('veeam-graph serve', () => {
     const sims = await startSimulators({ em: 2, vbo: ['v8'], sessionsPerServer: 20 });
     try {
       const file = path.join(await tempDir(), 'x.yaml');
-      await writeSimConfig(file, sims, { host: '127.0.0.1', port: 4000 });
+      // Plain-text passwords in the config, to see them warned about and never printed.
+      await writeSimConfig(file, sims, { host: '127.0.0.1', port: 4000 }, { passwords: 'inline' });
       // PORT overrides the config's listen.port (0: a free port, announced in the log).
       const { child, exited, url, output } = await startServe(file, [], { PORT: '0', LOG_LEVEL: 'info' });
       const res = await fetch(`${url}/graphql`, {
@@ -174,5 +210,153 @@ describe('veeam-graph serve', () => {
     const unknown = run(['check', '--jsn']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("Unknown option '--jsn'");
+  });
+});
+
+describe('veeam-graph serve: flags, environment, logs, signals', () => {
+  it('--version prints the package.json version', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const res = run([flag]);
+      expect([flag, res.status, res.stdout]).toEqual([flag, 0, `${version}\n`]);
+    }
+  });
+
+  it('--port/--host/--log-level win over the config and the environment; the URL is printed once even when silent', async () => {
+    const sims = await startSimulators({ em: 1, vbo: [], sessionsPerServer: 3 });
+    try {
+      const file = path.join(await tempDir(), 'flags.yaml');
+      // The config says port 4000 on another address; the environment says nonsense a flag must override.
+      await writeSimConfig(file, sims, { host: '192.0.2.1', port: 4000 });
+      const env = { PORT: 'not-a-port', HOST: '192.0.2.1', LOG_LEVEL: 'verbose' };
+      const serve = await startListening(['serve', '--config', file, '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent'], env);
+      expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(serve.url).not.toMatch(/:4000$/);
+      const res = await fetch(`${serve.url}/healthz`);
+      expect(res.status).toBe(200);
+      expect(serve.stderr()).toContain(`(GraphiQL: ${serve.url}/graphiql)`);
+      serve.child.kill('SIGTERM');
+      expect(await serve.exited).toBe(0);
+      // Silent: no log line at all, and the listening line exactly once.
+      expect(serve.stdout()).toBe('');
+      expect(serve.stderr().match(new RegExp(LISTENING.source, 'gm'))).toHaveLength(1);
+    } finally {
+      await sims.close();
+    }
+  });
+
+  it('explains bad flag values and a bad LOG_FORMAT with exit code 2', () => {
+    const port = run(['serve', '--config', 'x.yaml', '--port', '70000']);
+    expect(port.status).toBe(2);
+    expect(port.stderr).toContain('--port: expected a port number 0..65535, got "70000"');
+    const level = run(['serve', '--config', 'x.yaml', '--log-level', 'verbos']);
+    expect(level.status).toBe(2);
+    expect(level.stderr).toContain('--log-level: expected one of fatal, error, warn, info, debug, trace, silent, got "verbos"');
+    const format = run(['serve', '--config', 'x.yaml', '--log-format', 'xml']);
+    expect(format.status).toBe(2);
+    expect(format.stderr).toContain('--log-format: expected json or pretty, got "xml"');
+    expect(format.stderr).toContain('Usage: veeam-graph serve');
+    const env = run(['serve', '--config', 'x.yaml'], { LOG_FORMAT: 'text' });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('LOG_FORMAT: expected json or pretty, got "text" (environment)');
+  });
+
+  it('takes the config from VEEAM_GRAPH_CONFIG when --config is not given; --config wins', async () => {
+    const sims = await startSimulators({ em: 1, vbo: [], sessionsPerServer: 3 });
+    try {
+      const file = path.join(await tempDir(), 'env.yaml');
+      await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
+      const serve = await startListening(['serve'], { VEEAM_GRAPH_CONFIG: file, LOG_LEVEL: 'info' });
+      serve.child.kill('SIGTERM');
+      expect(await serve.exited).toBe(0);
+      expect(serve.stdout()).toContain('"gateway listening"');
+      const missing = path.join(path.dirname(file), 'missing.yaml');
+      const wins = run(['serve', '--config', missing], { VEEAM_GRAPH_CONFIG: file });
+      expect(wins.status).toBe(2);
+      expect(wins.stderr).toContain(`cannot read config file: ENOENT (${missing})`);
+      const neither = run(['serve'], { VEEAM_GRAPH_CONFIG: '' });
+      expect(neither.status).toBe(2);
+      expect(neither.stderr).toContain('--config FILE is required (or set VEEAM_GRAPH_CONFIG)');
+    } finally {
+      await sims.close();
+    }
+  });
+
+  it('shows the config path as given, not only its base name', async () => {
+    const file = path.join(await tempDir(), 'typo.yaml');
+    await writeFile(file, 'servers: []\nlistne: { port: 1 }\n');
+    const given = path.relative(process.cwd(), file);
+    const res = run(['serve', '--config', given]);
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain(`veeam-graph serve: invalid configuration in ${given}:\n`);
+    expect(res.stderr).toContain('(root): unknown key "listne" (did you mean "listen"?) (typo.yaml)');
+  });
+
+  it('--log-format pretty (or LOG_FORMAT) prints readable lines without an empty stack; json wins back', async () => {
+    const down = await startSimulators({ em: 1, vbo: [], sessionsPerServer: 1, seed: 'gone' });
+    const downUrl = down.em[0]!.url;
+    await down.close();
+    const file = path.join(await tempDir(), 'down.yaml');
+    await writeFile(
+      file,
+      [
+        'listen: { port: 0 }',
+        'servers:',
+        '  - name: em-down',
+        '    kind: enterprise-manager',
+        `    url: ${downUrl}`,
+        '    username: u',
+        '    password: { env: EM_DOWN_PW }',
+        '',
+      ].join('\n'),
+    );
+    const pretty = await startListening(['serve', '--config', file], { EM_DOWN_PW: 'pw', LOG_FORMAT: 'pretty', LOG_LEVEL: 'warn' });
+    await pretty.stdoutHas('source is down');
+    pretty.child.kill('SIGTERM');
+    expect(await pretty.exited).toBe(0);
+    const text = pretty.stdout();
+    // `[HH:MM:SS.mmm] WARN: message {...}`, no colours off a terminal, the upstream error without a "stack" key.
+    expect(text).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: source is down \{"source":"em-down"/m);
+    expect(text).toContain('UPSTREAM_UNREACHABLE');
+    expect(text).not.toContain('\u001b[');
+    expect(text).not.toContain('"stack"');
+    expect(text).not.toMatch(/^\{"level"/m);
+
+    const json = await startListening(['serve', '--config', file, '--log-format', 'json'], { EM_DOWN_PW: 'pw', LOG_FORMAT: 'pretty', LOG_LEVEL: 'warn' });
+    await json.stdoutHas('source is down');
+    json.child.kill('SIGTERM');
+    expect(await json.exited).toBe(0);
+    const lines = json
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; err?: Record<string, unknown> });
+    expect(lines.map((l) => l.msg)).toContain('source is down');
+    for (const l of lines) if (l.err) expect(l.err).not.toHaveProperty('stack');
+  });
+
+  it('SIGHUP stops gracefully like SIGTERM (EM logged off, exit 0); a sim config starts without plain-text warnings', async () => {
+    const sims = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 5 });
+    try {
+      const file = path.join(await tempDir(), 'hup.yaml');
+      await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
+      const serve = await startListening(['serve', '--config', file], { LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+      const res = await fetch(`${serve.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ restoreSessions(first: 2) { nodes { name } } }' }),
+      });
+      expect(res.status).toBe(200);
+      expect(sims.em[0]!.log.stats().logons).toBe(1);
+      serve.child.kill('SIGHUP');
+      expect(await serve.exited).toBe(0);
+      expect(serve.stderr()).toContain('SIGHUP: shutting down');
+      expect(serve.stdout()).toContain('"gateway stopped"');
+      expect(sims.em[0]!.log.stats().logoffs).toBe(1);
+      expect(serve.stdout()).not.toContain('plain-text secret');
+      for (const s of sims.servers) expect(serve.stdout() + serve.stderr()).not.toContain(s.password);
+    } finally {
+      await sims.close();
+    }
   });
 });

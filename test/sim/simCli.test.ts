@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -63,6 +63,46 @@ describe('veeam-graph sim', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('--write-config puts each password in a 0600 file under FILE.secrets/, referenced relative to the config; SIGHUP stops it gracefully', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vg-sim-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'veeam-graph.yaml');
+    const child = spawn(process.execPath, [...tsx, 'sim', '--em', '1', '--vbo-versions', 'v8', '--sessions', '2', '--write-config', file], { stdio: 'pipe' });
+    children.push(child);
+    // 'close': the exit code once stdout and stderr are drained.
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('wrote gateway config')) resolve();
+      });
+      void exited.then((code) => reject(new Error(`sim exited with ${code}: ${err}`)));
+    });
+    const described = JSON.parse(out.split('\n')[0]!) as { servers: { name: string; password: string }[] };
+    expect(err).toContain(`wrote gateway config to ${file} (passwords in ${path.join(dir, 'veeam-graph.secrets')}/)`);
+
+    const raw = YAML.parse(await readFile(file, 'utf8')) as { servers: { name: string; password: unknown }[] };
+    expect(raw.servers.map((s) => s.password)).toEqual([{ file: 'veeam-graph.secrets/em-1' }, { file: 'veeam-graph.secrets/m365-1' }]);
+    expect(await readFile(file, 'utf8')).not.toContain(described.servers[0]!.password);
+    expect((await stat(path.join(dir, 'veeam-graph.secrets'))).mode & 0o777).toBe(0o700);
+    for (const s of described.servers) {
+      const secret = path.join(dir, 'veeam-graph.secrets', s.name);
+      expect((await stat(secret)).mode & 0o777).toBe(0o600);
+      expect(await readFile(secret, 'utf8')).toBe(`${s.password}\n`);
+    }
+    // The gateway reads them as { file: PATH } secrets: no plain-text warning, the same passwords.
+    const config = await parseConfig(raw, { file, env: {} });
+    expect(config.servers.map((s) => s.password)).toEqual(described.servers.map((s) => s.password));
+    expect(config.warnings.join('\n')).not.toContain('plain-text');
+
+    child.kill('SIGHUP');
+    expect(await exited).toBe(0);
+    expect(err).toContain('SIGHUP: shutting down');
   });
 
   it('explains unknown flags and bad values with exit code 2', () => {

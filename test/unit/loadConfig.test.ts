@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, DEFAULT_HTTP, loadConfig, parseConfig } from '../../src/config/loadConfig.js';
+import { ConfigError, DEFAULT_HTTP, closestMatch, loadConfig, parseConfig } from '../../src/config/loadConfig.js';
 import { HTTP_DEFAULTS } from '../../src/upstream/http/httpDefaults.js';
 
 let dir: string;
@@ -82,10 +82,10 @@ servers:
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^servers\[1\]\.apiVersion: .*\(bad\.json\)$/),
-        'servers[2].url: expected https or http URL without credentials (bad.json)',
+        'servers[2].url: expected https or http URL without credentials, got "ftp://x" (bad.json)',
         expect.stringMatching(/^servers\[3\]\.name: duplicate server name "EM-HQ" \(also servers\[0\]\.name\) \(bad\.json\)$/),
         expect.stringMatching(/^servers\[4\]\.kind: .*\(bad\.json\)$/),
-        '(root): unknown key "listne" (bad.json)',
+        '(root): unknown key "listne" (did you mean "listen"?) (bad.json)',
       ]),
     );
   });
@@ -122,7 +122,7 @@ servers:
         { file: path.join(dir, 'c.yaml'), env: { EM_PW: 'a', VBO_PW: 'b' } },
       ),
     );
-    expect(problems).toEqual(['servers[0].url: expected https or http URL without credentials (c.yaml)']);
+    expect(problems).toEqual(['servers[0].url: expected https or http URL without credentials, got "https://***@em/api" (c.yaml)']);
     const problems2 = await problemsOf(
       parseConfig({ servers: [{ ...vbo, tls: { ca: 'not.pem' } }] }, { file: path.join(dir, 'c.yaml'), env: { VBO_PW: 'b' } }),
     );
@@ -212,5 +212,132 @@ servers:
     await writeFile(file, 'servers: [\n  - name: "x\n');
     expect((await problemsOf(loadConfig(file)))[0]).toMatch(/\(broken\.yaml\)$/);
     expect((await problemsOf(loadConfig(path.join(dir, 'missing.yaml'))))[0]).toMatch(/ENOENT/);
+  });
+});
+
+describe('loadConfig: messages a newcomer can act on', () => {
+  const env = { EM_PW: 'a', VBO_PW: 'b' };
+
+  async function errorOf(promise: Promise<unknown>): Promise<ConfigError> {
+    try {
+      await promise;
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return err as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('a mistyped key says "did you mean" with the closest known key, at every level', async () => {
+    const problems = await problemsOf(
+      parseConfig(
+        {
+          listne: { port: 1 },
+          servers: [
+            { ...em, fromat: 'json', tls: { insecur: true } },
+            { ...vbo, apiVersoin: 'v8', password: { evn: 'VBO_PW' }, Timeouts: { totalMs: 1 } },
+          ],
+          cache: { ttlMs: { backupServr: 1 } },
+          defaults: { retry: { limt: 1 } },
+          cursorSecret: { fiel: 'x' },
+          logLevel: 'debgu',
+          colour: 'blue',
+        },
+        { file: path.join(dir, 'typo.yaml'), env },
+      ),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '(root): unknown keys "listne" (did you mean "listen"?), "colour" (typo.yaml)',
+        'servers[0]: unknown key "fromat" (did you mean "format"?) (typo.yaml)',
+        'servers[0].tls: unknown key "insecur" (did you mean "insecure"?); expected { ca: PATH } or { insecure: true } (typo.yaml)',
+        // The server's own kind decides which keys it knows: apiVersion is a VB365 key.
+        'servers[1]: unknown keys "apiVersoin" (did you mean "apiVersion"?), "Timeouts" (did you mean "timeouts"?) (typo.yaml)',
+        'servers[1].password: unknown key "evn" (did you mean "env"?); expected a string, { env: NAME } or { file: PATH } (typo.yaml)',
+        'cache.ttlMs: unknown key "backupServr" (did you mean "backupServer"?) (typo.yaml)',
+        'defaults.retry: unknown key "limt" (did you mean "limit"?) (typo.yaml)',
+        'cursorSecret: unknown key "fiel" (did you mean "file"?); expected a string, { env: NAME } or { file: PATH } (typo.yaml)',
+        expect.stringMatching(/^logLevel: expected one of .*"silent", got "debgu" \(did you mean "debug"\?\) \(typo\.yaml\)$/),
+      ]),
+    );
+    const kind = await problemsOf(parseConfig({ servers: [{ ...em, kind: 'enterprise-manger' }] }, { file: 'k.yaml', env }));
+    expect(kind).toEqual([
+      'servers[0].kind: expected "enterprise-manager" or "microsoft365", got "enterprise-manger" (did you mean "enterprise-manager"?) (k.yaml)',
+    ]);
+  });
+
+  it('closestMatch: within a third of the word in edits, transpositions count once, short words only by case', () => {
+    expect(closestMatch('listne', ['listen', 'limits'])).toBe('listen');
+    expect(closestMatch('PASSWORD', ['username', 'password'])).toBe('password');
+    expect(closestMatch('colour', ['name', 'kind', 'url', 'format', 'tls'])).toBeUndefined();
+    expect(closestMatch('v9', ['v1', 'v8'])).toBeUndefined();
+    expect(closestMatch('uri', ['url', 'tls'])).toBe('url');
+  });
+
+  it('names the file as given, relative or absolute, in the heading; each problem keeps the base name', async () => {
+    const file = path.join(dir, 'given.yaml');
+    await writeFile(file, 'servers: []\n');
+    const relative = path.relative(process.cwd(), file);
+    const err = await errorOf(loadConfig(relative, {}));
+    expect(err.file).toBe(relative);
+    expect(err.message).toBe(`invalid configuration in ${relative}:\n  - servers: expected at least one server (given.yaml)`);
+    expect(err.toJSON()).toEqual({
+      code: 'CONFIG_INVALID',
+      message: err.message,
+      file: relative,
+      problems: ['servers: expected at least one server (given.yaml)'],
+    });
+    expect((await errorOf(loadConfig(file, {}))).message).toContain(`invalid configuration in ${file}:`);
+  });
+
+  it('echoes a bad URL, with any user:password masked', async () => {
+    const urls = ['ftp://em-hq:9398/api', 'em-hq.corp:9398/api', 'https://admin:hunter2@em-hq/api', 'admin:hunter2@em-hq/api', 'https://:hunter2@em-hq/api'];
+    const problems = await problemsOf(parseConfig({ servers: urls.map((url, i) => ({ ...em, name: `em-${i}`, url })) }, { file: 'u.yaml', env }));
+    expect(problems).toEqual([
+      'servers[0].url: expected https or http URL without credentials, got "ftp://em-hq:9398/api" (u.yaml)',
+      'servers[1].url: expected https or http URL without credentials, got "em-hq.corp:9398/api" (u.yaml)',
+      'servers[2].url: expected https or http URL without credentials, got "https://***@em-hq/api" (u.yaml)',
+      'servers[3].url: expected https or http URL without credentials, got "***@em-hq/api" (u.yaml)',
+      'servers[4].url: expected https or http URL without credentials, got "https://***@em-hq/api" (u.yaml)',
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('a YAML syntax error shows its line number and the offending line, never a secret on it', async () => {
+    const file = path.join(dir, 'syntax.yaml');
+    // One space short: YAML reads a sequence item without its "-".
+    await writeFile(file, ['servers:', '  - name: em-hq', '   kind: enterprise-manager', ''].join('\n'));
+    const err = await errorOf(loadConfig(file, env));
+    expect(err.problems).toEqual(['YAML syntax error at line 3, column 1: Sequence item without - indicator (syntax.yaml)']);
+    expect(err.message).toContain('\n      3 |    kind: enterprise-manager\n        | ^');
+
+    const secret = path.join(dir, 'secret.yaml');
+    await writeFile(secret, ['servers:', '  - name: em-hq', '    password: "hunter2', ''].join('\n'));
+    const leak = await errorOf(loadConfig(secret, env));
+    expect(leak.problems[0]).toMatch(/^YAML syntax error at line 3, column \d+: Missing closing "quote \(secret\.yaml\)$/);
+    expect(leak.message).toContain('3 |     password: [redacted]');
+    expect(leak.message).not.toContain('hunter2');
+    // A parser message that would quote the value is masked too.
+    await writeFile(secret, ['servers:', '  - name: em-hq', '    password: |hunter2', '      x', ''].join('\n'));
+    expect((await errorOf(loadConfig(secret, env))).message).not.toContain('hunter2');
+  });
+
+  it('a JSON syntax error shows its line and column too', async () => {
+    const file = path.join(dir, 'syntax.json');
+    await writeFile(file, '{\n  "servers": []\n  "listen": {}\n}\n');
+    const err = await errorOf(loadConfig(file, env));
+    expect(err.problems).toEqual([expect.stringMatching(/^JSON syntax error at line 3, column 3: .+ \(syntax\.json\)$/)]);
+    expect(err.message).toContain('3 |   "listen": {}\n');
+    const secret = path.join(dir, 'secret.json');
+    await writeFile(secret, '{\n  "servers": [{ "name": "em", "password": hunter2 }]\n}\n');
+    const leak = await errorOf(loadConfig(secret, env));
+    expect(leak.problems).toEqual(['JSON syntax error at line 2, column 43: Unexpected token (secret.json)']);
+    expect(leak.message).toContain('"password": [redacted]');
+    expect(leak.message).not.toContain('hunter2');
+  });
+
+  it('reports a LOG_LEVEL the logger would not know, instead of crashing on it', async () => {
+    const problems = await problemsOf(parseConfig({ servers: [em] }, { env: { ...env, LOG_LEVEL: 'inf' } }));
+    expect(problems).toEqual(['LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "inf" (did you mean "info"?) (environment)']);
   });
 });
