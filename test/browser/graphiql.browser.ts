@@ -1,8 +1,15 @@
 /**
  * GraphiQL in a real browser (Debian's Chromium, driven by playwright-core): the demo gateway on a
- * free port, every request to a non-loopback host blocked and recorded, a restore-sessions query
- * typed and run, and the result pane checked for data from several servers. A screenshot lands
- * in test-results/. Run with `npm run test:browser`.
+ * free port; each test in a new browser context (empty localStorage, as a new user's browser),
+ * every request to a non-loopback host blocked and recorded. The page is used as it loads, with
+ * nothing typed: each preloaded tab is selected and run with the run button, and the answer
+ * (on the wire and in the result pane) checked. A screenshot of the first tab, run, lands in
+ * test-results/graphiql.png. A second test reloads with the tabs in localStorage. Run with
+ * `npm run test:browser`.
+ *
+ * Every wait is for a selector, a text, a network response or a value GraphiQL stores in
+ * localStorage; none is a fixed sleep. Monaco draws only the lines in view, so the editors are
+ * checked for text near their top.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
@@ -10,8 +17,13 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { parse, print } from 'graphql';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { exampleQueries } from '../../src/server/graphiql/exampleQueries.js';
+
+/** The page's localStorage, for the functions evaluated in the page (this project has no DOM typings). */
+declare const localStorage: { getItem(key: string): string | null };
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The flags this workplace's closed network needs (design.md section 10). */
@@ -25,12 +37,13 @@ const FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+const WAIT = { timeout: 30_000 };
 
 let demo: ChildProcessWithoutNullStreams | undefined;
 let browser: Browser | undefined;
 let base = '';
 
-/** Starts `veeam-graph demo --port 0` and resolves with the GraphQL URL it prints. */
+/** Starts `veeam-graph demo --port 0` and resolves with the gateway's base URL it prints. */
 function startDemo(): Promise<string> {
   demo = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts'), 'demo', '--port', '0'], {
     stdio: 'pipe',
@@ -53,6 +66,147 @@ function isLocal(url: string): boolean {
   return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
 }
 
+/** A tab as the page hands it to GraphiQL (its `graphiql-config` block). */
+interface PageTab {
+  query: string;
+  variables?: string;
+}
+
+/** The tabs the served page preloads, read from the page itself. */
+async function servedTabs(): Promise<PageTab[]> {
+  const html = await (await fetch(`${base}/graphiql`)).text();
+  const m = /<script id="graphiql-config" type="application\/json">([^<]*)<\/script>/.exec(html);
+  if (!m) throw new Error('no graphiql-config block in the page');
+  return (JSON.parse(m[1]!) as { tabs: PageTab[] }).tabs;
+}
+
+/** The operation name GraphiQL titles a tab with. */
+function operationName(query: string): string {
+  const m = /^(?!#).*\b(?:query|mutation|subscription)\s+(\w+)/m.exec(query);
+  if (!m) throw new Error(`no operation name in ${query}`);
+  return m[1]!;
+}
+
+interface GqlResult {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** The first string leaf of a value in JSON order: what the result pane shows near its top. */
+function firstString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) {
+      const s = firstString(v);
+      if (s !== undefined) return s;
+    }
+  }
+  return undefined;
+}
+
+/** A page in a new browser context: no storage, non-loopback requests blocked and recorded. */
+async function freshPage(): Promise<{ context: BrowserContext; page: Page; blocked: string[]; consoleErrors: string[]; pageErrors: string[] }> {
+  const context = await browser!.newContext({ viewport: { width: 1400, height: 900 }, serviceWorkers: 'block' });
+  const blocked: string[] = [];
+  const consoleErrors: string[] = [];
+  const pageErrors: string[] = [];
+  await context.route('**/*', async (route) => {
+    const url = route.request().url();
+    if (isLocal(url)) return route.continue();
+    blocked.push(url);
+    return route.abort('blockedbyclient');
+  });
+  // Also what the router does not see (a worker's own requests, say).
+  context.on('request', (r) => {
+    if (!isLocal(r.url()) && !blocked.includes(r.url())) blocked.push(r.url());
+  });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  return { context, page, blocked, consoleErrors, pageErrors };
+}
+
+const queryEditor = (page: Page, text: string | RegExp) => page.locator('.graphiql-query-editor .view-lines', { hasText: text });
+const variablesEditor = (page: Page, text: string) => page.locator('.graphiql-editor-tool .view-lines', { hasText: text });
+const resultPane = (page: Page, text: string) => page.locator('.graphiql-response .view-lines', { hasText: text });
+const tab = (page: Page, name: string) => page.locator('.graphiql-tab', { has: page.locator('.graphiql-tab-button', { hasText: name }) });
+const activeTab = (page: Page) => page.locator('.graphiql-tab.graphiql-tab-active');
+
+/**
+ * Clicks a tab and waits until GraphiQL has taken it in. The editors change at once, but GraphiQL
+ * reads the operation name Run sends from the editor 100 ms later (a debounced change handler,
+ * which also stores the query as `graphiql:query`); run before that, it sends the previous tab's
+ * operation name with this tab's document ("Cannot infer operation ..."). So the wait is for the
+ * stored query, after which the operation name is this tab's.
+ */
+async function selectTab(page: Page, t: PageTab): Promise<void> {
+  const name = operationName(t.query);
+  await tab(page, name).locator('.graphiql-tab-button').click();
+  await tab(page, name).and(activeTab(page)).waitFor(WAIT);
+  await queryEditor(page, `query ${name}`).waitFor(WAIT);
+  await page.waitForFunction((query) => localStorage.getItem('graphiql:query') === query, t.query, WAIT);
+}
+
+/**
+ * Presses the run button of the open tab and resolves with the answer to its operation, once the
+ * result pane shows it. The request must carry the tab's document and variables unchanged.
+ */
+async function runOpenTab(page: Page, t: PageTab): Promise<{ result: GqlResult; pane: string }> {
+  const name = operationName(t.query);
+  const answered = page.waitForResponse((r) => {
+    const req = r.request();
+    return req.method() === 'POST' && new URL(r.url()).pathname === '/graphql' && (req.postData() ?? '').includes(`query ${name}`);
+  }, WAIT);
+  await page.locator('.graphiql-execute-button').click();
+  const response = await answered;
+  const sent = response.request().postDataJSON() as { query: string; variables?: Record<string, unknown> | null };
+  // The fetcher sends the document printed compactly, without comments: compare the documents.
+  expect(print(parse(sent.query))).toBe(print(parse(t.query)));
+  expect(sent.variables ?? {}).toEqual(t.variables ? JSON.parse(t.variables) : {});
+  expect(response.status()).toBe(200);
+  const result = (await response.json()) as GqlResult;
+  // The pane shows this answer (pretty-printed JSON): wait for its opening and its first value.
+  const first = firstString(result.data) ?? '"data"';
+  const shown = resultPane(page, '"data"').filter({ hasText: first });
+  await shown.waitFor(WAIT);
+  return { result, pane: await shown.innerText() };
+}
+
+/** What each demo tab must answer, beyond `data` with no `errors`. */
+const TAB_CHECKS: Record<string, (data: Record<string, unknown>, tab: PageTab) => void> = {
+  MergedRestoreSessions(data) {
+    const { nodes, pageInfo } = data.restoreSessions as { nodes: { __typename: string; source: { name: string } }[]; pageInfo: { hasNextPage: boolean } };
+    expect(nodes).toHaveLength(10);
+    expect(pageInfo.hasNextPage).toBe(true);
+    // Merged over both kinds and several servers.
+    expect(new Set(nodes.map((n) => n.__typename))).toEqual(new Set(['EnterpriseManagerRestoreSession', 'Microsoft365RestoreSession']));
+    const servers = new Set(nodes.map((n) => n.source.name));
+    expect(servers.size).toBeGreaterThanOrEqual(3);
+    expect([...servers].some((s) => s.startsWith('em-'))).toBe(true);
+    expect([...servers].some((s) => s.startsWith('m365-'))).toBe(true);
+  },
+  SessionsOfVm(data, t) {
+    const { vm } = JSON.parse(t.variables!) as { vm: string };
+    const { nodes } = data.restoreSessions as { nodes: { name: string; source: { name: string } }[] };
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const n of nodes) {
+      expect(n.name).toContain(vm);
+      expect(n.source.name).toMatch(/^em-/);
+    }
+  },
+  SourcesAndOutcomes(data) {
+    const sources = data.sources as { name: string; status: string }[];
+    const { outcomes, sourceErrors } = data.restoreSessions as { outcomes: { source: { name: string }; status: string }[]; sourceErrors: unknown[] };
+    expect(sources.map((s) => s.name)).toEqual(['em-1', 'em-2', 'em-3', 'm365-1', 'm365-2']);
+    expect(sources.every((s) => s.status === 'UP')).toBe(true);
+    // The demo's servers are all healthy: every one answered, no partial result.
+    expect(outcomes.map((o) => [o.source.name, o.status])).toEqual(sources.map((s) => [s.name, 'OK']));
+    expect(sourceErrors).toEqual([]);
+  },
+};
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
   base = await startDemo();
@@ -65,48 +219,84 @@ afterAll(async () => {
 });
 
 describe('GraphiQL served by the gateway', () => {
-  it('runs a restore-sessions query offline and shows data from several servers', async () => {
-    const page: Page = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
-    const blocked: string[] = [];
-    const consoleErrors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    await page.route('**/*', async (route) => {
-      const url = route.request().url();
-      if (isLocal(url)) return route.continue();
-      blocked.push(url);
-      return route.abort('blockedbyclient');
-    });
+  it('opens fresh on the merged-sessions query and runs every preloaded tab as it loads, offline', async () => {
+    const tabs = await servedTabs();
+    expect(tabs.map((t) => t.query)).toEqual(exampleQueries().map((e) => e.query));
+    const names = tabs.map((t) => operationName(t.query));
+    expect(names[0]).toBe('MergedRestoreSessions');
 
+    const { context, page, blocked, consoleErrors, pageErrors } = await freshPage();
+    // A new user's browser: nothing stored for any origin yet.
+    await expect(context.storageState()).resolves.toEqual({ cookies: [], origins: [] });
     await page.goto(`${base}/graphiql`, { waitUntil: 'load' });
-    const editor = page.locator('.graphiql-query-editor .monaco-editor, .graphiql-query-editor .cm-editor, .graphiql-query-editor textarea').first();
-    await editor.waitFor({ state: 'visible', timeout: 30_000 });
-    await editor.click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.press('Delete');
-    // Typed key by key; Monaco types over the closing braces it auto-inserted.
-    await page.keyboard.type('query Browser { restoreSessions(first: 20) { outcomes { source { name } status } nodes { name source { name } } } }', {
-      delay: 5,
-    });
-    await page.keyboard.press('Control+Enter');
-    const result = page.locator('.graphiql-response, .result-window').first();
-    // Wait through a locator: the page's strict CSP forbids the eval a string predicate would need.
-    await page.locator('.graphiql-response, .result-window', { hasText: 'm365-' }).first().waitFor({ timeout: 30_000 });
-    const shown = await result.innerText();
 
-    await mkdir('test-results', { recursive: true });
-    await page.screenshot({ path: 'test-results/graphiql.png', fullPage: false });
+    // On load, before anything is clicked: every tab is there, the first is open, and its editor holds
+    // the merged-sessions query (not GraphiQL's welcome comment).
+    // (Waited for as any text, then compared, so a wrong text fails at once and shows itself.)
+    await queryEditor(page, /\S/).waitFor(WAIT);
+    const onLoad = (await page.locator('.graphiql-query-editor .view-lines').innerText()).replace(/\u00a0/g, ' ');
+    expect(onLoad).not.toMatch(/Welcome to/);
+    expect(onLoad).toContain(tabs[0]!.query.split('\n')[0]);
+    expect(onLoad).toContain('query MergedRestoreSessions {');
+    expect(onLoad).toContain('restoreSessions(first: 10) {');
+    await expect(page.locator('.graphiql-tab').allInnerTexts()).resolves.toEqual(names);
+    await expect(activeTab(page).innerText()).resolves.toBe(names[0]);
 
-    const servers = new Set([...shown.matchAll(/"(em-\d|m365-\d)"/g)].map((m) => m[1]));
-    expect(servers.size).toBeGreaterThanOrEqual(3);
-    expect([...servers].some((s) => s!.startsWith('em-'))).toBe(true);
-    expect([...servers].some((s) => s!.startsWith('m365-'))).toBe(true);
-    // The per-server outcomes come first in the response, so they are on screen whatever Monaco virtualises.
-    expect((shown.match(/"OK"/g) ?? []).length).toBeGreaterThanOrEqual(3);
-    expect(shown).not.toContain('"errors"');
+    for (const [i, t] of tabs.entries()) {
+      const name = names[i]!;
+      if (i > 0) await selectTab(page, t);
+      await tab(page, name).and(activeTab(page)).waitFor(WAIT);
+      await queryEditor(page, `query ${name}`).waitFor(WAIT);
+      if (t.variables) {
+        for (const value of Object.values(JSON.parse(t.variables) as Record<string, unknown>)) await variablesEditor(page, JSON.stringify(value)).waitFor(WAIT);
+      }
+
+      const { result, pane } = await runOpenTab(page, t);
+      expect([name, result.errors]).toEqual([name, undefined]);
+      expect(result.data).toBeTruthy();
+      expect(pane).not.toMatch(/"errors"|Syntax Error/);
+      TAB_CHECKS[name]?.(result.data!, t);
+
+      if (i === 0) {
+        await mkdir('test-results', { recursive: true });
+        await page.screenshot({ path: 'test-results/graphiql.png', fullPage: false });
+      }
+    }
+
     expect(blocked).toEqual([]);
     expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
-    await page.close();
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
+  it('after a reload (the tabs now in localStorage) opens on the first example again, editor and tab in step', async () => {
+    const tabs = await servedTabs();
+    const names = tabs.map((t) => operationName(t.query));
+    const { context, page, blocked, pageErrors } = await freshPage();
+    await page.goto(`${base}/graphiql`, { waitUntil: 'load' });
+    await queryEditor(page, `query ${names[0]}`).waitFor(WAIT);
+    // The last tab active and stored as such (GraphiQL writes its tab state 500 ms after a change), then a reload.
+    await selectTab(page, tabs.at(-1)!);
+    await page.waitForFunction(
+      (last) => (JSON.parse(localStorage.getItem('graphiql:tabState') ?? '{}') as { activeTabIndex?: number }).activeTabIndex === last,
+      tabs.length - 1,
+      WAIT,
+    );
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('graphiql:tabState')!) as { tabs: { query: string }[] });
+    expect(stored.tabs.map((t) => t.query)).toEqual(tabs.map((t) => t.query));
+    await page.reload({ waitUntil: 'load' });
+
+    await queryEditor(page, /\S/).waitFor(WAIT);
+    const onLoad = (await page.locator('.graphiql-query-editor .view-lines').innerText()).replace(/\u00a0/g, ' ');
+    expect(onLoad).toContain(`query ${names[0]} {`);
+    await expect(page.locator('.graphiql-tab').allInnerTexts()).resolves.toEqual(names);
+    await expect(activeTab(page).innerText()).resolves.toBe(names[0]);
+    const { result } = await runOpenTab(page, tabs[0]!);
+    expect(result.errors).toBeUndefined();
+    TAB_CHECKS[names[0]!]?.(result.data!, tabs[0]!);
+
+    expect(blocked).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await context.close();
   }, 90_000);
 });

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { exampleQueries } from '../../src/server/graphiql/exampleQueries.js';
+import { generateEmWorld } from '../../src/sim/world/generateWorld.js';
 import { startHarness, type Harness } from './gatewayHarness.js';
 
 let h: Harness;
@@ -13,6 +16,27 @@ afterAll(async () => {
 /** Every URL a page or script refers to by src/href/url()/new Worker/string path. */
 function referencedUrls(html: string): string[] {
   return [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
+}
+
+/** The `graphiql-config` JSON block of the page. */
+function pageConfig(html: string): { endpoint: string; tabs: { query: string; variables?: string }[] } {
+  const m = /<script id="graphiql-config" type="application\/json">([^<]*)<\/script>/.exec(html);
+  if (!m) throw new Error('no graphiql-config block');
+  return JSON.parse(m[1]!) as { endpoint: string; tabs: { query: string; variables?: string }[] };
+}
+
+/** The VM the demo preloads in the "Sessions of one VM" tab: as `demoVm` in src/cli/runDemo.ts (seed 1, 300 sessions). */
+function demoVmName(): string {
+  return generateEmWorld('em-1', { seed: 1, sessionsPerServer: 300 }).restoreSessions.at(-1)!.vmDisplayName;
+}
+
+/** The README's "Example queries" section, up to the next `## ` heading. */
+function readmeExamplesSection(): string {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('\n## Example queries\n');
+  expect(start).toBeGreaterThanOrEqual(0);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
 }
 
 const CDN = /unpkg\.com|jsdelivr|cdnjs|esm\.sh|fonts\.googleapis|fonts\.gstatic|skypack|cdn\.apollographql|embeddable-sandbox/i;
@@ -38,6 +62,39 @@ describe('offline GraphiQL', () => {
     expect(html).toContain('MergedRestoreSessions');
     expect(html).toContain('SessionsOfVm');
     expect(html).toContain('SourcesAndOutcomes');
+  });
+
+  it('preloads exactly the example tabs, in order, with their variables as GraphiQL shows them', async () => {
+    const config = pageConfig(await (await fetch(`${h.gateway.url}/graphiql`)).text());
+    expect(config.endpoint).toBe('/graphql');
+    expect(config.tabs).toEqual(exampleQueries().map((e) => ({ query: e.query, ...(e.variables ? { variables: JSON.stringify(e.variables, null, 2) } : {}) })));
+    // The first tab's values are handed to GraphiQL's editors too (see GRAPHIQL_INIT_JS): without them the
+    // Yoga wrapper's welcome comment took the first tab's editor.
+    const init = await (await fetch(`${h.gateway.url}/graphiql/assets/init.js`)).text();
+    expect(init).toMatch(/initialQuery = first\.query/);
+    expect(init).toMatch(/initialVariables = first\.variables/);
+  });
+
+  it('every example tab runs as is: data, no errors', async () => {
+    for (const e of exampleQueries()) {
+      const { status, body } = await h.gql(e.query, e.variables);
+      expect([e.title, status, body.errors]).toEqual([e.title, 200, undefined]);
+      expect(body.data).toBeTruthy();
+    }
+  });
+
+  it("the README's Example queries section shows exactly the preloaded tabs, in order, with the demo's variables", () => {
+    const section = readmeExamplesSection();
+    const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, text: m[2]!, at: m.index }));
+    const graphql = blocks.filter((b) => b.lang === 'graphql');
+    const examples = exampleQueries({ vmName: demoVmName() });
+    expect(graphql.map((b) => b.text)).toEqual(examples.map((e) => e.query));
+    examples.forEach((e, i) => {
+      if (!e.variables) return;
+      // The first JSON block after the query is its variables, as GraphiQL's variables editor shows them.
+      const variables = blocks.find((b) => b.lang === 'json' && b.at > graphql[i]!.at);
+      expect([e.title, variables?.text]).toEqual([e.title, `${JSON.stringify(e.variables, null, 2)}\n`]);
+    });
   });
 
   it('serves the same page at GET /graphql to a browser, and GraphQL to anything else', async () => {
