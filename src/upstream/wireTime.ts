@@ -5,6 +5,24 @@
  */
 const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i;
 
+/**
+ * The "never" / "not yet" dates Veeam servers write instead of leaving a date out
+ * (docs/veeam-wire.md Part 1 section 4 and Part 2 section 8): .NET `DateTime.MinValue`
+ * (`0001-01-01T00:00:00`), `DateTime.MaxValue` (`9999-12-31T23:59:59.9999999`) and SQL Server's
+ * smallest `datetime` (`1753-01-01T00:00:00`), with any fraction, with or without `Z` or an offset.
+ */
+const SENTINEL = /^(?:0001-01-01T00:00:00|1753-01-01T00:00:00|9999-12-31T23:59:59)(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** Whether a wire date is one of the sentinel "never" dates (see {@link SENTINEL}). */
+export function isSentinelDate(text: string): boolean {
+  return SENTINEL.test(text.trim());
+}
+
+/** A wire date as sent, or undefined when absent, empty or a sentinel "never" date: what every optional date field of both clients reads. */
+export function optionalWireDate(text: string | undefined): string | undefined {
+  return text === undefined || text.trim() === '' || isSentinelDate(text) ? undefined : text;
+}
+
 /** Epoch ms (floor) of a wire time; NaN when it is not ISO 8601. A time without zone is read as UTC. */
 export function wireTimeMs(text: string): number {
   const m = ISO.exec(text.trim());
@@ -16,7 +34,7 @@ export function wireTimeMs(text: string): number {
 
 /** The DateTime scalar's output: ISO 8601 UTC with milliseconds, or null for an unreadable time. */
 export function toDateTime(text: string | undefined | null): string | null {
-  if (text === undefined || text === null || text === '') return null;
+  if (text === undefined || text === null || text === '' || isSentinelDate(text)) return null;
   const ms = wireTimeMs(text);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { guidOf } from '../../src/upstream/em/emLinks.js';
 import { normalizeResult, normalizeState, wireSpelling } from '../../src/upstream/sessionStatus.js';
-import { inclusiveUpperBound, toDateTime, wireTimeMs } from '../../src/upstream/wireTime.js';
+import { inclusiveUpperBound, isSentinelDate, optionalWireDate, toDateTime, wireTimeMs } from '../../src/upstream/wireTime.js';
 
 describe('wire times', () => {
   it('floors to milliseconds whatever the fraction length or zone', () => {
@@ -38,4 +38,32 @@ describe('guidOf', () => {
     expect(guidOf('urn:veeam:VmRestorePoint:fb87163e-687d-4006-96c9-0451b5423b85')).toBe('fb87163e-687d-4006-96c9-0451b5423b85');
     expect(guidOf('http://h/api/backupServers/')).toBeUndefined();
   });
+});
+
+describe('sentinel "never" dates', () => {
+  const sentinels = [
+    '0001-01-01T00:00:00',
+    '0001-01-01T00:00:00Z',
+    '0001-01-01T00:00:00.0000000Z',
+    '0001-01-01T00:00:00+03:00',
+    '9999-12-31T23:59:59.9999999',
+    '9999-12-31T23:59:59.9999999Z',
+    '9999-12-31T23:59:59.9999999+00:00',
+    '9999-12-31T23:59:59Z',
+    '1753-01-01T00:00:00',
+    '1753-01-01T00:00:00Z',
+    '1753-01-01T00:00:00.000Z',
+  ];
+  it.each(sentinels)('%s is a sentinel: optional dates read it as absent, the DateTime output as null', (text) => {
+    expect(isSentinelDate(text)).toBe(true);
+    expect(optionalWireDate(text)).toBeUndefined();
+    expect(toDateTime(text)).toBeNull();
+  });
+  it.each(['0001-01-02T00:00:00Z', '1753-01-01T00:00:01Z', '9999-12-31T23:59:58Z', '2026-11-01T00:00:00Z', '1970-01-01T00:00:00Z'])(
+    '%s is a real date',
+    (text) => {
+      expect(isSentinelDate(text)).toBe(false);
+      expect(optionalWireDate(text)).toBe(text);
+    },
+  );
 });

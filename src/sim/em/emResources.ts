@@ -77,7 +77,8 @@ const POINT_TYPES = ['Full', 'Increment', 'ReverseIncrement'] as const;
 /**
  * RestoreSession ([D:restoresessions_id], ../shared/veeam-docs/002 and 004). Entity element order per the
  * XSD (docs/veeam-wire.md Part 1 section 6): `Links, JobType, CreationTimeUTC, EndTimeUTC?, State, Result, Progress,
- * RestoredObjRef?`, attribute `VmDisplayName`. EndTimeUTC is omitted while the session runs (UNCONFIRMED).
+ * RestoredObjRef?`, attribute `VmDisplayName`. While the session runs EndTimeUTC is `1753-01-01T00:00:00Z`,
+ * SQL Server's smallest datetime, the "never" value EM shows (UNCONFIRMED for this field).
  */
 export const restoreSessionKind: EmResourceKind<EmRestoreSession> = {
   queryType: 'RestoreSession',
@@ -119,7 +120,8 @@ export const restoreSessionKind: EmResourceKind<EmRestoreSession> = {
         ]),
         leaf('JobType', r.jobType),
         leaf('CreationTimeUTC', formatEmDate(r.creationTime)),
-        leaf('EndTimeUTC', r.endTime === undefined ? null : formatEmDate(r.endTime)),
+        // A running session's end is EM's SQL "never": the smallest SQL Server datetime (docs/veeam-wire.md Part 1 section 4).
+        leaf('EndTimeUTC', r.endTime === undefined ? SQL_NEVER : formatEmDate(r.endTime)),
         leaf('State', r.state),
         leaf('Result', r.result),
         leaf('Progress', r.progress),
@@ -314,3 +316,6 @@ export const emResourceKindList = [restoreSessionKind, backupServerKind, vmResto
 
 /** Every key resource, by lower-case query type. */
 export const emResourceKinds: ReadonlyMap<string, EmResourceKind<unknown>> = new Map(emResourceKindList.map((k) => [k.queryType.toLowerCase(), k]));
+
+/** SQL Server's smallest `datetime`, which EM writes for a time that has not happened. */
+const SQL_NEVER = '1753-01-01T00:00:00Z';

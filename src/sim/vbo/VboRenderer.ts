@@ -155,7 +155,13 @@ export class VboRenderer {
       type: e.type,
       status: e.status,
       startTime: formatNetLocal(e.startTime, this.offsetMinutes),
-      ...(e.endTime !== undefined ? { endTime: formatNetLocal(e.endTime, this.offsetMinutes) } : this.n >= 6 ? { endTime: null } : {}),
+      // A running event has no end yet; from v6 the server writes `DateTime.MaxValue` in its local
+      // offset ("not yet"), as a non-nullable DateTimeOffset serializes.
+      ...(e.endTime !== undefined
+        ? { endTime: formatNetLocal(e.endTime, this.offsetMinutes) }
+        : this.n >= 6
+          ? { endTime: netMaxValue(this.offsetMinutes) }
+          : {}),
       duration: e.duration,
       title: e.title,
       message: e.message,
@@ -224,8 +230,10 @@ export class VboRenderer {
       type: org.type,
       region: org.region,
       isBackedup: org.isBackedUp,
-      firstBackuptime: org.firstBackupTime !== undefined ? formatNetUtc(org.firstBackupTime) : null,
-      lastBackuptime: org.lastBackupTime !== undefined ? formatNetUtc(org.lastBackupTime) : null,
+      // Non-nullable .NET DateTimes in RestOrganizationComposed [SPEC6/8]: an organization never
+      // backed up serializes `DateTime.MinValue`, unzoned, rather than null or nothing.
+      firstBackuptime: org.firstBackupTime !== undefined ? formatNetUtc(org.firstBackupTime) : NET_MIN_VALUE,
+      lastBackuptime: org.lastBackupTime !== undefined ? formatNetUtc(org.lastBackupTime) : NET_MIN_VALUE,
       isExchangeOnline: org.isExchangeOnline,
       isSharePointOnline: org.isSharePointOnline,
       isTeamsOnline: org.isTeamsOnline,
@@ -309,4 +317,14 @@ function onlineSettings(org: VboOrganization): Json {
     useMfa: true,
     applicationId: new Random(`application:${org.id}`).guid(),
   };
+}
+
+/** .NET `DateTime.MinValue` as the JSON serializer writes an unzoned DateTime. */
+const NET_MIN_VALUE = '0001-01-01T00:00:00';
+
+/** .NET `DateTime.MaxValue` with the server's offset, as a DateTimeOffset serializes it. */
+function netMaxValue(offsetMinutes: number): string {
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMinutes);
+  return `9999-12-31T23:59:59.9999999${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }

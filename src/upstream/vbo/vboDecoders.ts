@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VboDecodeError } from './VboDecodeError.js';
+import { optionalWireDate } from '../wireTime.js';
 import type {
   VboOrganization,
   VboPage,
@@ -249,7 +250,7 @@ export const decodeVboRestoreSession: ItemDecoder<VboRestoreSession> = (value, r
     organizationName: str(r.organization),
     type: str(r.type) ?? 'Unknown',
     creationTime: r.creationTime,
-    endTime: str(r.endTime),
+    endTime: optionalWireDate(str(r.endTime)),
     state: str(r.state) ?? 'Unknown',
     result: str(r.result),
     initiatedBy: str(r.initiatedBy),
@@ -257,7 +258,7 @@ export const decodeVboRestoreSession: ItemDecoder<VboRestoreSession> = (value, r
     scopeName: str(r.scopeName),
     clientHost: str(r.clientHost),
     reason: str(r.reason),
-    pointInTime: str(r.pointInTime),
+    pointInTime: optionalWireDate(str(r.pointInTime)),
     eTag: str(r.eTag),
     links: pick(links, ['self', 'organization', 'events'] as const),
   });
@@ -277,8 +278,8 @@ export const decodeVboOrganization: ItemDecoder<VboOrganization> = (value, resol
     backedUpOrganizationId: str(r.backedUpOrganizationId),
     username: str(r.username),
     isBackedUp: bool(r.isBackedup) ?? bool(r.isBackedUp),
-    firstBackupTime: str(r.firstBackuptime) ?? str(r.firstBackupTime),
-    lastBackupTime: str(r.lastBackuptime) ?? str(r.lastBackupTime),
+    firstBackupTime: optionalWireDate(str(r.firstBackuptime) ?? str(r.firstBackupTime)),
+    lastBackupTime: optionalWireDate(str(r.lastBackuptime) ?? str(r.lastBackupTime)),
     isExchangeOnline: bool(r.isExchangeOnline),
     isSharePointOnline: bool(r.isSharePointOnline),
     isTeamsOnline: bool(r.isTeamsOnline),
@@ -317,8 +318,8 @@ export const decodeVboRestoreSessionEvent: ItemDecoder<VboRestoreSessionEvent> =
     id: String(r.id),
     status: str(r.status) ?? 'Unknown',
     type: str(r.type),
-    startTime: str(r.startTime),
-    endTime: str(r.endTime),
+    startTime: optionalWireDate(str(r.startTime)),
+    endTime: optionalWireDate(str(r.endTime)),
     duration: str(r.duration),
     title: str(r.title),
     message: str(r.message),
