@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { EmQueryService } from '../../src/sim/em/EmQueryService.js';
+import { renderJson, renderXml } from '../../src/sim/em/renderEm.js';
+import { generateEmWorld } from '../../src/sim/world/generateWorld.js';
 import { EmDecodeError } from '../../src/upstream/em/EmDecodeError.js';
 import { decodeEmXml, unescapeXml } from '../../src/upstream/em/decodeEmXml.js';
 import {
@@ -10,8 +13,11 @@ import {
   decodeRestoreSession,
   decodeVmRestorePoint,
   findPagingHref,
+  isInteger,
+  isoDateForm,
 } from '../../src/upstream/em/emDecoders.js';
-import type { EmRestoreSession } from '../../src/upstream/em/types.js';
+import type { EmEntityKind, EmRestoreSession } from '../../src/upstream/em/types.js';
+import { lcg } from './lcg.js';
 
 const NS = 'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://www.veeam.com/ent/v1.0"';
 const API = 'https://em:9398/api';
@@ -175,6 +181,26 @@ describe('decodeQueryResult (RestoreSession)', () => {
     expect('endTime' in (fromXml.items[0] as object)).toBe(false);
     expect(fromXml.items[1]?.endTime).toBe('2014-10-19T06:28:24Z');
     expect(fromXml.items[1]?.jobType).toBe('InstantRecovery2030');
+  });
+
+  it.each([
+    '0001-01-01T00:00:00',
+    '0001-01-01T00:00:00Z',
+    '9999-12-31T23:59:59.9999999',
+    '9999-12-31T23:59:59.9999999Z',
+    '9999-12-31T23:59:59.9999999+02:00',
+    '1753-01-01T00:00:00',
+    '1753-01-01T00:00:00.000Z',
+    '/Date(-62135596800000)/',
+    '/Date(253402300799999)/',
+  ])('maps the sentinel date %s in an optional field (EndTimeUTC) to absent, in XML and JSON', (sentinel) => {
+    const xml = sessionsXml.replace('<EndTimeUTC>1753-01-01T00:00:00Z</EndTimeUTC>', `<EndTimeUTC>${sentinel}</EndTimeUTC>`);
+    expect(xml).not.toBe(sessionsXml);
+    expect('endTime' in (decodeQueryResult('RestoreSession', xml, 'xml').items[0] as object)).toBe(false);
+    const json = JSON.stringify(JSON.parse(sessionsJson.slice(BOM.length)), (k, v: unknown) =>
+      k === 'EndTimeUTC' && v === '1753-01-01T00:00:00Z' ? sentinel : v,
+    );
+    expect('endTime' in (decodeQueryResult('RestoreSession', json, 'json').items[0] as object)).toBe(false);
   });
 
   it('forces a single Link to an array', () => {
@@ -473,5 +499,91 @@ describe('decodeEmXml and unescapeXml', () => {
     );
     expect(root).toBe('Root');
     expect(node).toMatchObject({ Port: '9392', Flag: 'true', N: '0123', D: { nil: 'true' } });
+  });
+});
+
+describe('simulated pages: XML and JSON decode to the same values', () => {
+  // Hostile VM names reach attributes (VmDisplayName, Name, link names) and element text (VmName).
+  // Not among them: names with a carriage return (XML normalises line ends, JSON keeps them) and
+  // white-space-only names (as element text they are indistinguishable from indentation).
+  const HOSTILE = [' spaced ', 'a&b', 'a&amp;b', '<x>', 'q"uote', "it's", 'tab\there', 'new\nline', 'ünï©ødé', '1753', '0123', 'true', '&#39;'];
+  const KINDS: EmEntityKind[] = ['RestoreSession', 'BackupServer', 'VmRestorePoint'];
+  const service = new EmQueryService();
+
+  for (const seed of [1, 2, 3]) {
+    const world = generateEmWorld(`em-${seed}`, { seed, sessionsPerServer: 400, extraVmNames: HOSTILE });
+    const ctx = { api: 'https://em-hq.corp.local:9398/api', world };
+    const r = lcg(seed);
+    for (const kind of KINDS) {
+      it(`seed ${seed}: ${kind} pages (Entities and References, sorted, filtered, paged)`, () => {
+        const queries: Record<string, string>[] = [
+          { type: kind, format: 'Entities', pageSize: '500' },
+          { type: kind, format: 'Entities', sortDesc: 'Name', pageSize: String(1 + r.int(40)), page: String(1 + r.int(3)) },
+          { type: kind, format: 'References', sortAsc: 'UID', pageSize: String(1 + r.int(60)) },
+          { type: kind, format: 'Entities', filter: 'Name=="no such name"' },
+        ];
+        if (kind !== 'BackupServer')
+          queries.push({ type: kind, format: 'Entities', filter: `CreationTime>="2026-06-01T00:00:00Z"`, sortAsc: 'CreationTime', pageSize: '50' });
+        let entities = 0;
+        for (const q of queries) {
+          const page = service.run(ctx, new URLSearchParams(q));
+          const xml = renderXml(page);
+          const json = `\ufeff${renderJson(page)}`;
+          const fromXml = decodeQueryResult(kind, xml, 'xml');
+          expect(decodeQueryResult(kind, json, 'json')).toStrictEqual(fromXml);
+          // Real EM (.NET) writes CRLF line ends: the same page with them decodes the same.
+          expect(decodeQueryResult(kind, xml.replace(/\n/g, '\r\n'), 'xml')).toStrictEqual(fromXml);
+          entities += fromXml.items.length + (fromXml.refs?.length ?? 0);
+        }
+        expect(entities).toBeGreaterThan(0);
+      });
+    }
+  }
+});
+
+describe('character checks agree with the regexes they replace', () => {
+  const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+  const INTEGER = /^-?\d{1,15}$/;
+
+  it('isoDateForm on the documented forms and 20000 mutations of them', () => {
+    const samples = [
+      '2014-10-19T05:59:18Z',
+      '2016-10-06T13:59:50.783Z',
+      '2025-08-16T05:17:38.22142Z',
+      '2025-08-14T12:31:30.389954',
+      '2014-10-19T05:59',
+      '2014-10-19T05:59+02:00',
+      '2014-10-19T05:59:18-0530',
+      '1753-01-01T00:00:00Z',
+    ];
+    const ALPHABET = '0123456789-T:.Z+ x';
+    const r = lcg(42);
+    const disagree: string[] = [];
+    const check = (s: string) => {
+      const m = ISO_DATE.exec(s);
+      if (isoDateForm(s) !== (m === null ? 0 : m[1] === undefined ? 1 : 2)) disagree.push(s);
+    };
+    samples.forEach(check);
+    expect(samples.map(isoDateForm)).toEqual([2, 2, 2, 1, 1, 2, 2, 2]);
+    for (let n = 0; n < 20000; n++) {
+      const chars = [...r.pick(samples)];
+      for (let k = 1 + r.int(3); k > 0; k--) {
+        const at = r.int(chars.length + 1);
+        const op = r.int(3);
+        if (op === 0) chars.splice(at, 1);
+        else if (op === 1) chars.splice(at, 0, ALPHABET[r.int(ALPHABET.length)] as string);
+        else chars[at] = ALPHABET[r.int(ALPHABET.length)] as string;
+      }
+      check(chars.join(''));
+    }
+    expect(disagree).toEqual([]);
+  });
+
+  it('isInteger on edge cases and 5000 random strings', () => {
+    const r = lcg(7);
+    const cases = ['0', '-0', '42', '-', '', '--1', '1-', ' 1', '1 ', '+1', '1.0', '123456789012345', '1234567890123456', '-123456789012345', '٣'];
+    for (let n = 0; n < 5000; n++) cases.push(Array.from({ length: r.int(18) }, () => r.pick([...'0123456789-+ .a'])).join(''));
+    expect(cases.filter((s) => isInteger(s) !== INTEGER.test(s))).toEqual([]);
+    expect(cases.slice(0, 15).map(isInteger)).toEqual([true, true, true, false, false, false, false, false, false, false, false, true, false, true, false]);
   });
 });

@@ -1,5 +1,6 @@
 import { EmDecodeError } from './EmDecodeError.js';
 import { decodeEmJson } from './decodeEmJson.js';
+import { isSentinelDate } from '../wireTime.js';
 import { decodeEmXml } from './decodeEmXml.js';
 import type {
   EmBackupServer,
@@ -45,20 +46,116 @@ const PLURAL: Readonly<Record<EmEntityKind, string>> = {
   VmRestorePoint: 'VmRestorePoints',
 };
 
-/** EM's "never" value, the .NET/SQL minimum date (docs/veeam-wire.md Part 1 section 4, [BY3]). */
-const NEVER_PREFIX = '1753-01-01T00:00:00';
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 /** `\/Date(1413698358000)\/`: the WCF JSON date form. EM JSON dates are UNCONFIRMED; accept both. */
 const WCF_DATE = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/;
-const INTEGER = /^-?\d{1,15}$/;
 const BARE_GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function isNode(v: unknown): v is Node {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A decode error whose place is relative to the item being mapped. List loops map their items with
+ * `at = ''` and prefix the place (`Entities.RestoreSessions[3].`) only when an item fails, so a page
+ * builds no path strings on the way.
+ */
+class FieldError extends EmDecodeError {
+  constructor(
+    document: string,
+    readonly problem: string,
+    at: string,
+  ) {
+    super(document, problem, at);
+  }
+}
+
 function fail(doc: string, at: string, field: string, problem: string): never {
-  throw new EmDecodeError(doc, problem, at ? `${at}.${field}` : field);
+  throw new FieldError(doc, problem, at ? `${at}.${field}` : field);
+}
+
+/**
+ * Rethrow an error raised while mapping the item at `prefix` (`Links[2]`, `Entities.RestoreSessions[3]`)
+ * with its place made absolute.
+ */
+function within(err: unknown, prefix: string): never {
+  if (err instanceof FieldError) throw new FieldError(err.document, err.problem, err.at ? `${prefix}.${err.at}` : prefix);
+  throw err;
+}
+
+/**
+ * Map the items of a list, each relative to itself; a failure names the item as `<path>[<index>]`.
+ *
+ * @param path place of the list, e.g. `Entities.RestoreSessions`, `Links`
+ */
+function mapItems<T>(items: readonly Node[], path: string, map: (n: Node) => T): T[] {
+  const out = new Array<T>(items.length);
+  let i = 0;
+  try {
+    for (; i < items.length; i++) out[i] = map(items[i] as Node);
+  } catch (err) {
+    within(err, `${path}[${i}]`);
+  }
+  return out;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Whether `s[from, from + count)` are all ASCII digits (and exist). */
+function digits(s: string, from: number, count: number): boolean {
+  if (from + count > s.length) return false;
+  for (let k = from; k < from + count; k++) if (!isDigit(s.charCodeAt(k))) return false;
+  return true;
+}
+
+/**
+ * The ISO-8601 forms EM sends, checked character by character (the regex
+ * `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$`, which the tests
+ * compare it with): `YYYY-MM-DDThh:mm`, optional `:ss` and `.fraction`, optional `Z` or `+hh:mm`.
+ *
+ * @returns 0 when `s` is not such a date, 1 when it is without a zone designator, 2 with one
+ */
+export function isoDateForm(s: string): 0 | 1 | 2 {
+  if (
+    !digits(s, 0, 4) ||
+    s.charCodeAt(4) !== 45 ||
+    !digits(s, 5, 2) ||
+    s.charCodeAt(7) !== 45 ||
+    !digits(s, 8, 2) ||
+    s.charCodeAt(10) !== 84 ||
+    !digits(s, 11, 2) ||
+    s.charCodeAt(13) !== 58 ||
+    !digits(s, 14, 2)
+  ) {
+    return 0;
+  }
+  const len = s.length;
+  let p = 16;
+  if (p < len && s.charCodeAt(p) === 58 /* : */) {
+    if (!digits(s, p + 1, 2)) return 0;
+    p += 3;
+    if (p < len && s.charCodeAt(p) === 46 /* . */) {
+      const start = ++p;
+      while (p < len && isDigit(s.charCodeAt(p))) p++;
+      if (p === start) return 0;
+    }
+  }
+  if (p === len) return 1;
+  const c = s.charCodeAt(p);
+  if (c === 90 /* Z */) return p + 1 === len ? 2 : 0;
+  if (c !== 43 && c !== 45 /* + - */) return 0;
+  if (!digits(s, p + 1, 2)) return 0;
+  p += 3;
+  if (p < len && s.charCodeAt(p) === 58) p++;
+  return p + 2 === len && digits(s, p, 2) ? 2 : 0;
+}
+
+/** Whether `s` is an optional `-` and 1 to 15 ASCII digits (the regex `^-?\d{1,15}$`), so `Number(s)` is exact. */
+export function isInteger(s: string): boolean {
+  const start = s.charCodeAt(0) === 45 ? 1 : 0;
+  const count = s.length - start;
+  return count >= 1 && count <= 15 && digits(s, start, count);
 }
 
 function clip(s: string): string {
@@ -104,7 +201,7 @@ function integer(n: Node, field: string, doc: string, at: string): number | unde
   }
   const s = optional(n, field, doc, at);
   if (s === undefined) return undefined;
-  if (!INTEGER.test(s)) fail(doc, at, field, `is not an integer: "${clip(s)}"`);
+  if (!isInteger(s)) fail(doc, at, field, `is not an integer: "${clip(s)}"`);
   return Number(s);
 }
 
@@ -121,13 +218,15 @@ function requiredInteger(n: Node, field: string, doc: string, at: string): numbe
  */
 function date(n: Node, field: string, doc: string, at: string): string | undefined {
   const s = optional(n, field, doc, at);
-  if (s === undefined || s.startsWith(NEVER_PREFIX)) return undefined;
-  const iso = ISO_DATE.exec(s);
-  if (iso) return iso[1] === undefined ? `${s}Z` : s;
+  // EM's "never" is the SQL minimum date (docs/veeam-wire.md Part 1 section 4, [BY3]); .NET's
+  // MinValue and MaxValue are read the same way, whatever their spelling (`isSentinelDate`).
+  if (s === undefined || isSentinelDate(s)) return undefined;
+  const iso = isoDateForm(s);
+  if (iso !== 0) return iso === 1 ? `${s}Z` : s;
   const wcf = WCF_DATE.exec(s);
   if (wcf) {
     const d = new Date(Number(wcf[1]));
-    if (!Number.isNaN(d.getTime()) && !d.toISOString().startsWith(NEVER_PREFIX)) return d.toISOString();
+    if (!Number.isNaN(d.getTime()) && !isSentinelDate(d.toISOString())) return d.toISOString();
     return undefined;
   }
   return fail(doc, at, field, `is not an ISO-8601 date: "${clip(s)}"`);
@@ -157,20 +256,18 @@ function list(parent: Node, container: string, item: string, doc: string, at: st
   return items as Node[];
 }
 
+function decodeLink(l: Node, doc: string): EmLink {
+  const link: EmLink = { rel: required(l, 'Rel', doc, ''), href: required(l, 'Href', doc, '') };
+  const type = optional(l, 'Type', doc, '');
+  if (type !== undefined) link.type = type;
+  const name = optional(l, 'Name', doc, '');
+  if (name !== undefined) link.name = name;
+  return link;
+}
+
 function decodeLinks(n: Node, doc: string, at: string): EmLink[] {
   const items = list(n, 'Links', 'Link', doc, at);
-  const out: EmLink[] = new Array<EmLink>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const l = items[i] as Node;
-    const where = `${at ? `${at}.` : ''}Links[${i}]`;
-    const link: EmLink = { rel: required(l, 'Rel', doc, where), href: required(l, 'Href', doc, where) };
-    const type = optional(l, 'Type', doc, where);
-    if (type !== undefined) link.type = type;
-    const name = optional(l, 'Name', doc, where);
-    if (name !== undefined) link.name = name;
-    out[i] = link;
-  }
-  return out;
+  return mapItems(items, at ? `${at}.Links` : 'Links', (l) => decodeLink(l, doc));
 }
 
 /**
@@ -178,9 +275,13 @@ function decodeLinks(n: Node, doc: string, at: string): EmLink[] {
  * clients split on `:` and take index 3). A bare GUID UID is accepted as is.
  */
 function idFromUid(uid: string, doc: string, at: string): string {
+  // `urn` (any case), then everything after the third `:`, which must not be empty or start with `:`.
+  if (uid.charCodeAt(3) === 58 && (uid.charCodeAt(0) | 32) === 117 && (uid.charCodeAt(1) | 32) === 114 && (uid.charCodeAt(2) | 32) === 110) {
+    const second = uid.indexOf(':', 4);
+    const third = second === -1 ? -1 : uid.indexOf(':', second + 1);
+    if (third !== -1 && third + 1 < uid.length && uid.charCodeAt(third + 1) !== 58) return uid.slice(third + 1);
+  }
   if (BARE_GUID.test(uid)) return uid;
-  const parts = uid.split(':');
-  if (parts.length >= 4 && parts[0]?.toLowerCase() === 'urn' && parts[3] !== '') return parts.slice(3).join(':');
   return fail(doc, at, 'UID', `is not of the form urn:veeam:<Type>:<id>: "${clip(uid)}"`);
 }
 
@@ -221,7 +322,8 @@ function restoreSession(n: Node, doc: string, at: string): EmRestoreSession {
 }
 
 function backupServer(n: Node, doc: string, at: string): EmBackupServer {
-  const s: EmBackupServer = { ...identity(n, doc, at), links: decodeLinks(n, doc, at) };
+  const { uid, id, name, href } = identity(n, doc, at);
+  const s: EmBackupServer = { uid, id, name, href, links: decodeLinks(n, doc, at) };
   const description = optional(n, 'Description', doc, at);
   if (description !== undefined) s.description = description;
   const port = integer(n, 'Port', doc, at);
@@ -232,8 +334,12 @@ function backupServer(n: Node, doc: string, at: string): EmBackupServer {
 }
 
 function vmRestorePoint(n: Node, doc: string, at: string): EmVmRestorePoint {
+  const { uid, id, name, href } = identity(n, doc, at);
   const p: EmVmRestorePoint = {
-    ...identity(n, doc, at),
+    uid,
+    id,
+    name,
+    href,
     creationTime: requiredDate(n, 'CreationTimeUTC', doc, at),
     links: decodeLinks(n, doc, at),
   };
@@ -249,7 +355,8 @@ function vmRestorePoint(n: Node, doc: string, at: string): EmVmRestorePoint {
 }
 
 function entityRef(n: Node, doc: string, at: string): EmEntityRef {
-  return { ...identity(n, doc, at), type: required(n, 'Type', doc, at), links: decodeLinks(n, doc, at) };
+  const { uid, id, name, href } = identity(n, doc, at);
+  return { uid, id, name, href, type: required(n, 'Type', doc, at), links: decodeLinks(n, doc, at) };
 }
 
 const ENTITY_MAPPERS: { [K in EmEntityKind]: (n: Node, doc: string, at: string) => EmEntityKinds[K] } = {
@@ -313,14 +420,11 @@ export function decodeQueryResult<K extends EmEntityKind>(kind: K, body: string 
     } else {
       const items = list(entities, plural, kind, doc, 'Entities');
       const map = ENTITY_MAPPERS[kind];
-      const out = new Array<EmEntityKinds[K]>(items.length);
-      const base = `Entities.${plural}`;
-      for (let i = 0; i < items.length; i++) out[i] = map(items[i] as Node, doc, `${base}[${i}]`);
-      result.items = out;
+      result.items = mapItems(items, `Entities.${plural}`, (item) => map(item, doc, ''));
     }
   }
   const refs = list(n, 'Refs', 'Ref', doc, '');
-  if (refs.length > 0) result.refs = refs.map((r, i) => entityRef(r, doc, `Refs[${i}]`));
+  if (refs.length > 0) result.refs = mapItems(refs, 'Refs', (r) => entityRef(r, doc, ''));
   const paging = n.PagingInfo;
   if (isNode(paging)) result.paging = pagingInfo(paging, doc);
   else if (paging !== undefined && paging !== null && paging !== '') fail(doc, '', 'PagingInfo', 'is not an element');
@@ -341,7 +445,7 @@ export function decodeEntityReferences(body: string | Buffer, format: EmFormat):
   const n = open(body, format, doc);
   // XML puts the <Ref> elements straight under the root; JSON names the array `Refs`.
   const items = n.Ref !== undefined ? list(n, 'Ref', 'Ref', doc, '') : list(n, 'Refs', 'Ref', doc, '');
-  return items.map((r, i) => entityRef(r, doc, `Refs[${i}]`));
+  return mapItems(items, 'Refs', (r) => entityRef(r, doc, ''));
 }
 
 /**

@@ -251,13 +251,28 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     request: timeouts.totalMs,
   };
 
-  function secrets(): string[] {
-    return [...permanentSecrets, ...secretSet];
+  // Every request redacts its path with the secrets: the list is built when addSecret changes it, not per call.
+  let secretList: readonly string[] | undefined;
+  function secrets(): readonly string[] {
+    return (secretList ??= Object.freeze([...permanentSecrets, ...secretSet]));
   }
 
   function resolve(path: string, searchParams?: SearchParamsInit): URL {
     const target = new URL(path, baseUrl);
-    const url = new URL(`${target.pathname}${target.search}`, baseUrl.origin);
+    // Re-basing parses again; a target already on the configured origin with nothing to drop (user-info,
+    // fragment, an empty `?`) and no `//` path (which re-basing would read as a host) is that URL already.
+    const last = target.href.charCodeAt(target.href.length - 1);
+    const url =
+      target.origin === baseUrl.origin &&
+      baseUrl.origin !== 'null' &&
+      target.username === '' &&
+      target.password === '' &&
+      target.hash === '' &&
+      last !== 35 /* # */ &&
+      last !== 63 /* ? */ &&
+      !target.pathname.startsWith('//')
+        ? target
+        : new URL(`${target.pathname}${target.search}`, baseUrl.origin);
     if (target.origin !== baseUrl.origin) {
       logger.debug({ hrefOrigin: target.origin }, 'absolute href from another origin re-based onto the configured server');
     }
@@ -330,7 +345,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const start = now();
     const deadline = start + timeouts.totalMs;
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
+    const given = req.headers;
+    if (given !== undefined) {
+      for (const k of Object.keys(given)) {
+        const v = given[k];
+        if (v !== undefined) headers[k] = v;
+      }
+    }
     budget.deposit();
 
     for (let attempt = 1; ; attempt++) {
@@ -396,6 +417,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     resolve,
     addSecret(secret, permanent = false) {
       if (!secret || permanentSecrets.has(secret)) return;
+      secretList = undefined;
       if (permanent) {
         secretSet.delete(secret);
         permanentSecrets.add(secret);
