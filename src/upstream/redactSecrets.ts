@@ -39,15 +39,31 @@ export function redactSecrets(text: string, secrets: ReadonlyArray<string | unde
   // password happens to sit inside it.
   let out = text;
   for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
-  const variants = new Set<string>();
-  for (const s of secrets) {
-    if (!s || s.length < MIN_SECRET_LENGTH) continue;
-    variants.add(s);
-    variants.add(Buffer.from(s, 'utf8').toString('base64'));
-    variants.add(encodeURIComponent(s));
-  }
-  for (const v of [...variants].sort((a, b) => b.length - a.length)) {
+  for (const v of variantsOf(secrets)) {
     if (out.includes(v)) out = out.split(v).join(REDACTED);
+  }
+  return out;
+}
+
+/**
+ * The forms to replace, longest first, computed once per secrets array: the HTTP client hands the
+ * same array to every request until a secret is added, so each GET does not re-encode every token.
+ */
+const compiled = new WeakMap<ReadonlyArray<string | undefined>, readonly string[]>();
+
+function variantsOf(secrets: ReadonlyArray<string | undefined>): readonly string[] {
+  let out = compiled.get(secrets);
+  if (out === undefined) {
+    const variants = new Set<string>();
+    for (const s of secrets) {
+      if (!s || s.length < MIN_SECRET_LENGTH) continue;
+      variants.add(s);
+      variants.add(Buffer.from(s, 'utf8').toString('base64'));
+      variants.add(encodeURIComponent(s));
+    }
+    out = [...variants].sort((a, b) => b.length - a.length);
+    // Only frozen arrays are safe to remember: a caller may push to a mutable one later.
+    if (Object.isFrozen(secrets)) compiled.set(secrets, out);
   }
   return out;
 }
