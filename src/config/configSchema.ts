@@ -146,6 +146,20 @@ export const configSchema = z.strictObject({
       budgetMs: ms('budgetMs').optional(),
     })
     .optional(),
+  /**
+   * Cross-origin browser access to `/graphql`. Default: none (same origin only: no CORS headers
+   * at all). `origins` are exact origins (`https://ops.corp:8443`); `credentials` lets browsers send
+   * cookies or auth headers; `maxAgeS` (default 600) is how long a preflight answer is cached.
+   */
+  cors: z
+    .strictObject({
+      origins: z
+        .array(z.string().regex(/^https?:\/\/[^/\s?#]+$/, 'expected an origin like https://ops.corp:8443 (scheme, host, optional port; no path)'))
+        .min(1),
+      credentials: z.boolean().optional(),
+      maxAgeS: z.number().int().min(0).max(86_400).optional(),
+    })
+    .optional(),
   /** Signs pagination cursors; give every instance behind one endpoint the same one so cursors survive restarts. */
   cursorSecret: secretSchema.optional(),
   introspection: z.boolean().optional(),

@@ -45,6 +45,8 @@ export interface GatewayConfig {
   limits: { defaultPageSize: number; maxPageSize: number; maxDepth: number; maxCost: number };
   /** The memory layer: cache TTLs, list freshness, stale horizon, latency budget. */
   cache: MemorySettings;
+  /** Cross-origin access to `/graphql`; undefined: same origin only. */
+  cors: { origins: string[]; credentials: boolean; maxAgeS: number } | undefined;
   /** Resolved cursor-signing secret, if configured; otherwise each instance signs with a random key. */
   cursorSecret: string | undefined;
   introspection: boolean;
@@ -488,6 +490,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     servers,
     limits,
     cache: { ...MEMORY_DEFAULTS, ...cfg.cache, ttlMs: { ...MEMORY_DEFAULTS.ttlMs, ...cfg.cache?.ttlMs } },
+    cors: cfg.cors && { origins: cfg.cors.origins.map((o) => o.toLowerCase()), credentials: cfg.cors.credentials ?? false, maxAgeS: cfg.cors.maxAgeS ?? 600 },
     cursorSecret,
     introspection: cfg.introspection ?? true,
     federation: cfg.federation ?? false,

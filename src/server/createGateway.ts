@@ -15,6 +15,7 @@ import { createSources } from '../sources/createSources.js';
 import type { ReadPolicy, Source, SourceHealth } from '../upstream/Source.js';
 import { realScheduler, type Scheduler } from '../sources/Scheduler.js';
 import { readPolicyOf } from './readPolicyOf.js';
+import { createCorsMiddleware } from './createCorsMiddleware.js';
 import { probeOpenCircuits } from '../sources/probeOpenCircuits.js';
 import { createCostLimitPlugin } from './createCostLimitPlugin.js';
 import { createDepthLimitRule } from './createDepthLimitRule.js';
@@ -212,6 +213,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       const { contentType, body } = await metrics.render();
       res.set('cache-control', 'no-store').type(contentType).send(body);
     });
+    // Cross-origin browsers only when configured: without `cors` no Access-Control-* header is sent.
+    if (config.cors !== undefined) app.use(GRAPHQL_PATH, createCorsMiddleware(config.cors));
     app.use(createGraphiqlRouter({ endpoint: GRAPHQL_PATH, examples: options.examples ?? exampleQueries() }));
     app.use(
       GRAPHQL_PATH,
