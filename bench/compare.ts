@@ -31,10 +31,9 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { parseConfig } from '../src/config/loadConfig.js';
 import { createGateway } from '../src/server/createGateway.js';
 import { BASELINE_QUERY, startBaselineGateway } from './baselineGateway.js';
-import { countRequests, isAuthTemplate, isLogonTemplate, startSimProcess, sum, type SimDescriptor, type SimStats } from './simProcess.js';
+import { countRequests, isAuthTemplate, isLogonTemplate, simGatewayConfig, startSimProcess, sum, type SimDescriptor, type SimStats } from './simProcess.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -103,21 +102,7 @@ const logger = pino({ level: 'silent' });
 
 /** The gateway config of the simulators, built in code like src/cli/runDemo.ts does (passwords as `{ env }` secrets). */
 async function startOurs(servers: readonly SimDescriptor[], format: 'xml' | 'json', metrics: boolean): Promise<Running> {
-  const env: NodeJS.ProcessEnv = {};
-  const config = await parseConfig(
-    {
-      listen: { host: '127.0.0.1', port: 0 },
-      logLevel: 'silent',
-      servers: servers.map((s) => {
-        const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
-        env[variable] = s.password;
-        const common = { name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: variable } };
-        return s.kind === 'enterprise-manager' ? { ...common, format } : { ...common, apiVersion: s.apiVersion ?? 'v8' };
-      }),
-    },
-    { env },
-  );
-  config.warnings.splice(0); // plain http on loopback, by design
+  const config = await simGatewayConfig(servers, { format, extra: { logLevel: 'silent' } });
   const gateway = await createGateway(config, { logger, defaultMetrics: metrics });
   return { url: gateway.graphqlUrl, close: () => gateway.close() };
 }

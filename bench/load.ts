@@ -16,9 +16,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { parseConfig } from '../src/config/loadConfig.js';
 import { createGateway } from '../src/server/createGateway.js';
-import { startSimProcess } from './simProcess.js';
+import { simGatewayConfig, startSimProcess } from './simProcess.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -52,20 +51,7 @@ const sink = new Writable({
     cb();
   },
 });
-const env: NodeJS.ProcessEnv = {};
-const config = await parseConfig(
-  {
-    listen: { host: '127.0.0.1', port: 0 },
-    servers: sims.servers.map((s) => {
-      const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
-      env[variable] = s.password;
-      const common = { name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: variable } };
-      return s.kind === 'enterprise-manager' ? common : { ...common, apiVersion: s.apiVersion ?? 'v8' };
-    }),
-    cache: { budgetMs: BUDGET_MS },
-  },
-  { env },
-);
+const config = await simGatewayConfig(sims.servers, { extra: { cache: { budgetMs: BUDGET_MS } } });
 // Logons are counted from the start: one per server, re-logons only on expiry.
 await sims.resetStats();
 const gateway = await createGateway(config, { logger: pino({ level: 'info' }, sink), defaultMetrics: false });

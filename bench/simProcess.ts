@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseConfig, type GatewayConfig } from '../src/config/loadConfig.js';
 import type { FaultOptions } from '../src/sim/Faults.js';
 import type { RequestStats } from '../src/sim/RequestLog.js';
 import type { SimulatorsDescription } from '../src/sim/startSimulators.js';
@@ -219,4 +220,33 @@ export async function startSimProcess(options: SimProcessOptions = {}): Promise<
       return closing;
     },
   };
+}
+
+/**
+ * A gateway config for simulated servers, built in code as `src/cli/runDemo.ts` does (passwords as
+ * `{ env }` secrets), listening on a free loopback port; `extra` adds top-level keys (`cache`...).
+ * The plain-http warnings are dropped: loopback simulators are http by design.
+ */
+export async function simGatewayConfig(
+  servers: readonly SimDescriptor[],
+  options: { format?: 'xml' | 'json'; extra?: Record<string, unknown> } = {},
+): Promise<GatewayConfig> {
+  const env: NodeJS.ProcessEnv = {};
+  const config = await parseConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      ...options.extra,
+      servers: servers.map((s) => {
+        const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
+        env[variable] = s.password;
+        const common = { name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: variable } };
+        return s.kind === 'enterprise-manager'
+          ? { ...common, ...(options.format && { format: options.format }) }
+          : { ...common, apiVersion: s.apiVersion ?? 'v8' };
+      }),
+    },
+    { env },
+  );
+  config.warnings.splice(0);
+  return config;
 }

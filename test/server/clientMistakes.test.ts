@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/server/requestBodyLimit.js';
-import { startHarness, type GqlBody, type Harness } from './gatewayHarness.js';
+import { type GqlBody, type Harness, readyz, startHarness } from './gatewayHarness.js';
 
 /** Every request each simulated server has received (logons included). */
 const upstreamRequests = (h: Harness) => h.sims.servers.map((s) => s.log.count());
@@ -154,15 +154,6 @@ describe('/readyz and Source.status use the same status names', () => {
     h = undefined;
   });
 
-  interface ReadyBody {
-    ready: boolean;
-    reason?: string;
-    sources: { name: string; status: string; lastError: { code: string } | null }[];
-  }
-  const readyz = async (harness: Harness) => {
-    const res = await fetch(`${harness.gateway.url}/readyz`);
-    return { status: res.status, body: (await res.json()) as ReadyBody };
-  };
   const schemaStatuses = async (harness: Harness) =>
     ((await harness.gql('{ sources { name status } }')).body.data as { sources: { name: string; status: string }[] }).sources.map((s) => [s.name, s.status]);
   const sourceUp = async (harness: Harness) => {

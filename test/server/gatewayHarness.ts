@@ -94,3 +94,16 @@ export async function startHarness(
     },
   };
 }
+
+/** The `/readyz` body. */
+export interface ReadyBody {
+  ready: boolean;
+  reason?: string;
+  sources: { name: string; kind: string; status: string; lastLatencyMs: number | null; lastError: { code: string; message: string } | null }[];
+}
+
+/** `GET /readyz` of a harness's gateway. */
+export async function readyz(harness: Harness): Promise<{ status: number; body: ReadyBody }> {
+  const res = await fetch(`${harness.gateway.url}/readyz`);
+  return { status: res.status, body: (await res.json()) as ReadyBody };
+}

@@ -1,23 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { METRIC_NAMES } from '../../src/server/GatewayMetrics.js';
-import { startHarness, type Harness } from './gatewayHarness.js';
+import { readyz, startHarness, type Harness } from './gatewayHarness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-interface ReadyBody {
-  ready: boolean;
-  reason?: string;
-  sources: { name: string; kind: string; status: string; lastLatencyMs: number | null; lastError: { code: string; message: string } | null }[];
-}
-
-async function readyz(harness: Harness): Promise<{ status: number; body: ReadyBody }> {
-  const res = await fetch(`${harness.gateway.url}/readyz`);
-  return { status: res.status, body: (await res.json()) as ReadyBody };
-}
 
 describe('health, readiness and metrics', () => {
   it('/healthz answers 200 while the process lives', async () => {
