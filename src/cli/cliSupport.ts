@@ -52,8 +52,8 @@ export function announceListening(url: string, graphiqlUrl: string): void {
   process.stderr.write(`veeam-graph listening on ${url} (GraphiQL: ${graphiqlUrl})\n`);
 }
 
-/** The signals that stop a command gracefully. SIGHUP too: Node's default for it is to exit at once. */
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** The signals that stop a command gracefully. SIGHUP too (for `demo`): Node's default for it is to exit at once. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** The stop signals, caught from the moment {@link trapStopSignals} returns until `release()`. */
 export interface StopTrap {
@@ -68,7 +68,7 @@ export interface StopTrap {
  * arrives while the command starts (after it printed its URL, say) is then a graceful stop, not
  * Node's default of dying on the spot. Signals after the first one are noted, never fatal.
  */
-export function trapStopSignals(): StopTrap {
+export function trapStopSignals(signals: readonly NodeJS.Signals[] = STOP_SIGNALS): StopTrap {
   let first: NodeJS.Signals | undefined;
   let resolve!: (signal: NodeJS.Signals) => void;
   const received = new Promise<NodeJS.Signals>((r) => (resolve = r));
@@ -80,8 +80,8 @@ export function trapStopSignals(): StopTrap {
     first = signal;
     resolve(signal);
   };
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  return { received, release: () => STOP_SIGNALS.forEach((s) => process.off(s, onSignal)) };
+  for (const s of signals) process.on(s, onSignal);
+  return { received, release: () => signals.forEach((s) => process.off(s, onSignal)) };
 }
 
 /**

@@ -20,8 +20,12 @@ export const SERVE_HELP = `Usage: veeam-graph serve [--config FILE] [options]
 Starts the GraphQL gateway for the Veeam servers of a config file (YAML, or JSON for *.json).
 An invalid config is reported as a list of problems (key path and file) with exit code 2, and
 nothing starts. Prints "veeam-graph listening on URL" on stderr once it listens, at every log
-level. SIGINT/SIGTERM/SIGHUP stop it gracefully: in-flight queries finish, EM sessions are
-logged off, exit code 0.
+level. SIGINT/SIGTERM stop it gracefully: in-flight queries finish, EM sessions are logged off,
+exit code 0. SIGHUP reloads the listener's TLS certificate (listen.tls) without dropping
+connections; a certificate that cannot be used is logged and the old one stays.
+
+Without an auth section it listens on loopback only: a non-loopback --host or listen.host is
+refused (exit code 2) unless auth.apiKeys, auth.jwt or auth.mode: none is configured.
 
 Options:
   -c, --config FILE    the config file (default: VEEAM_GRAPH_CONFIG); see README "Config reference"
@@ -81,14 +85,27 @@ export async function runServe(argv: string[]): Promise<void> {
   const logger = createLogger({ level: config.logLevel, ...(pretty !== undefined && { pretty }) });
   logger.debug({ config: config.redacted() }, 'configuration loaded');
   // From here a stop signal is a graceful stop, also one that comes while the gateway starts.
-  const stop = trapStopSignals();
+  const stop = trapStopSignals(['SIGINT', 'SIGTERM']);
+  // SIGHUP is a reload (systemd's ExecReload=kill -HUP); one that comes before the gateway listens has nothing to reload.
+  let reload = (): void => logger.info('SIGHUP before the gateway listens: nothing to reload');
+  const onHangup = (): void => reload();
+  process.on('SIGHUP', onHangup);
   const gateway = await createGateway(config, { logger }).catch((err: unknown) => {
     stop.release();
+    process.off('SIGHUP', onHangup);
     throw listenError(err, config.listen.host, config.listen.port, 'use --port N or --port 0, or set listen.port in the config, or PORT');
   });
   announceListening(gateway.url, gateway.graphiqlUrl);
   logger.info({ graphql: gateway.graphqlUrl, graphiql: gateway.graphiqlUrl, ...(config.federation && { federation: true }) }, 'veeam-graph serving');
   // Probe every server once in the background, so the operator sees at start which ones answer.
   void gateway.readiness.check().then((report) => logSourceStates(logger, report));
-  await waitForShutdown(() => gateway.close(), 20_000, stop);
+  reload = () => {
+    logger.info('SIGHUP: reloading the TLS certificate');
+    void gateway.reloadTls();
+  };
+  try {
+    await waitForShutdown(() => gateway.close(), 20_000, stop);
+  } finally {
+    process.off('SIGHUP', onHangup);
+  }
 }

@@ -99,11 +99,74 @@ export const serverSchema = z.discriminatedUnion('kind', [emServerSchema, vboSer
   error: (issue) => (issue.code === 'invalid_union' ? 'expected "enterprise-manager" or "microsoft365"' : undefined),
 });
 
+const scopeSchema = z.enum(['read', 'admin', 'operate', 'metrics']);
+const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+/** An API key: the key itself as a secret, or only its SHA-256 digest, so the config need not hold the key. */
+const apiKeySchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$/, 'expected letters, digits, ".", "_", "@" or "-" (max 63)'),
+    key: secretSchema.optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'expected the 64 hex digits of a SHA-256 digest')
+      .optional(),
+    scopes: z.array(scopeSchema).min(1, 'expected at least one scope'),
+  })
+  .refine((k) => (k.key === undefined) !== (k.sha256 === undefined), { error: 'expected exactly one of key or sha256' });
+
+/** Client authentication (src/server/auth/authSettings.ts says what each mode means). */
+export const authSchema = z.strictObject({
+  mode: z.enum(['none', 'required']).optional(),
+  apiKeys: z.array(apiKeySchema).optional(),
+  jwt: z
+    .strictObject({
+      issuer: oneOrMany,
+      audience: oneOrMany,
+      jwksFile: z.string().min(1).optional(),
+      jwksUrl: httpUrl.optional(),
+      algorithms: z
+        .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']))
+        .min(1)
+        .optional(),
+      scopesClaim: z.string().min(1).optional(),
+      clockToleranceS: z.number().int().min(0).max(300, 'at most 300 seconds').optional(),
+      jwksCooldownS: z.number().int().min(0).max(3600).optional(),
+    })
+    .refine((j) => (j.jwksFile === undefined) !== (j.jwksUrl === undefined), { error: 'expected exactly one of jwksFile or jwksUrl' })
+    .optional(),
+  metricsPublic: z.boolean().optional(),
+  anonymousScopes: z.array(scopeSchema).optional(),
+});
+
 export const configSchema = z.strictObject({
   listen: z
     .strictObject({
       host: z.string().min(1).optional(),
       port: z.number().int().min(0).max(65535).optional(),
+      /** HTTPS on the listener: PEM files relative to the config; `ca` makes client certificates signed by it required (mutual TLS). */
+      tls: z
+        .strictObject({
+          cert: z.string().min(1, 'expected a PEM file path'),
+          key: z.string().min(1, 'expected a PEM file path'),
+          ca: z.string().min(1, 'expected a PEM file path').optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  auth: authSchema.optional(),
+  /** Per-principal token bucket on `/graphql`: `requestsPerSecond` refill, `burst` capacity. Default: off. */
+  rateLimit: z
+    .strictObject({
+      requestsPerSecond: z.number().positive().max(100_000),
+      burst: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
+  /** Trusted documents: only the operations of `allowlist` run (`enforce`), or unknown ones are logged (`log`). */
+  operations: z
+    .strictObject({
+      allowlist: z.string().min(1, 'expected a file path'),
+      mode: z.enum(['enforce', 'log']).optional(),
     })
     .optional(),
   servers: z.array(serverSchema).min(1, 'expected at least one server'),
@@ -121,6 +184,9 @@ export const configSchema = z.strictObject({
       maxPageSize: z.number().int().min(1).max(10000).optional(),
       maxDepth: z.number().int().min(1).max(100).optional(),
       maxCost: z.number().int().min(1).optional(),
+      maxAliases: z.number().int().min(1).max(10_000).optional(),
+      maxDirectives: z.number().int().min(1).max(10_000).optional(),
+      maxTokens: z.number().int().min(100).max(1_000_000).optional(),
     })
     .optional(),
   /**

@@ -5,6 +5,10 @@ import type { z } from 'zod';
 import { HTTP_DEFAULTS, type HttpSettings } from '../upstream/http/httpDefaults.js';
 import { MEMORY_DEFAULTS, type MemorySettings } from '../sources/memory/memoryDefaults.js';
 import { configSchema } from './configSchema.js';
+import { resolveAuth } from './resolveAuth.js';
+import { AllowlistError, loadAllowlist, type Allowlist } from '../server/operations/loadAllowlist.js';
+import type { AuthSettings } from '../server/auth/authSettings.js';
+import { readListenerTls, type ListenerTlsFiles } from '../server/readListenerTls.js';
 import type { RawConfig, Secret } from './configSchema.js';
 
 /**
@@ -40,9 +44,16 @@ export type ServerConfig = EmServerConfig | VboServerConfig;
 export interface GatewayConfig {
   /** The file it came from, or `undefined` for a config built in code (the demo). */
   file: string | undefined;
-  listen: { host: string; port: number };
+  /** `tls`: HTTPS on the listener, from these PEM files (absolute paths), re-read on `reloadTls()`. */
+  listen: { host: string; port: number; tls?: ListenerTlsFiles };
+  /** Client authentication; `mode: 'unset'` when the config has no `auth` key. */
+  auth: AuthSettings;
+  /** Per-principal token bucket on `/graphql`; undefined: no limit. */
+  rateLimit: { requestsPerSecond: number; burst: number } | undefined;
+  /** Trusted documents: the allowlist (read from `allowlistFile`, an absolute path) and what to do with other documents. */
+  operations: { allowlistFile: string; allowlist: Allowlist; mode: 'enforce' | 'log' } | undefined;
   servers: ServerConfig[];
-  limits: { defaultPageSize: number; maxPageSize: number; maxDepth: number; maxCost: number };
+  limits: { defaultPageSize: number; maxPageSize: number; maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
   /** The memory layer: cache TTLs, list freshness, stale horizon, latency budget. */
   cache: MemorySettings;
   /** Cross-origin access to `/graphql`; undefined: same origin only. */
@@ -64,7 +75,7 @@ export const DEFAULT_HTTP = HTTP_DEFAULTS;
 /** The pino levels of `logLevel` (and `LOG_LEVEL`, `--log-level`). */
 export const LOG_LEVELS: readonly string[] = configSchema.shape.logLevel.unwrap().options;
 
-export const DEFAULT_LIMITS = { defaultPageSize: 50, maxPageSize: 1000, maxDepth: 12, maxCost: 50_000 };
+export const DEFAULT_LIMITS = { defaultPageSize: 50, maxPageSize: 1000, maxDepth: 12, maxCost: 50_000, maxAliases: 30, maxDirectives: 50, maxTokens: 10_000 };
 
 /** What {@link ConfigError} says besides its problems. */
 export interface ConfigErrorOptions {
@@ -268,6 +279,9 @@ const UNION_EXPECTED: Record<string, string> = {
   password: 'expected a string, { env: NAME } or { file: PATH }',
   cursorSecret: 'expected a string, { env: NAME } or { file: PATH }',
   tls: 'expected { ca: PATH } or { insecure: true }',
+  key: 'expected a string, { env: NAME } or { file: PATH }',
+  issuer: 'expected a string or a list of strings',
+  audience: 'expected a string or a list of strings',
 };
 
 function issueText(issue: z.core.$ZodIssue, raw: unknown): string {
@@ -470,6 +484,35 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     }
   }
 
+  const auth = await resolveAuth(cfg.auth, { label, dir, resolveSecret, problems, warnings });
+  let tls: ListenerTlsFiles | undefined;
+  if (cfg.listen?.tls !== undefined) {
+    const t = cfg.listen.tls;
+    tls = { certFile: path.resolve(dir, t.cert), keyFile: path.resolve(dir, t.key), ...(t.ca !== undefined && { caFile: path.resolve(dir, t.ca) }) };
+    // Read now, so a broken certificate stops the start (and `check`) with the key's name.
+    await readListenerTls(tls).catch((err: Error) => problems.push(`listen.tls: ${err.message} (${label})`));
+  }
+  const rateLimit = cfg.rateLimit && {
+    requestsPerSecond: cfg.rateLimit.requestsPerSecond,
+    burst: cfg.rateLimit.burst ?? Math.max(1, Math.ceil(cfg.rateLimit.requestsPerSecond * 2)),
+  };
+  let operations: GatewayConfig['operations'];
+  if (cfg.operations !== undefined) {
+    const allowlistFile = path.resolve(dir, cfg.operations.allowlist);
+    const mode = cfg.operations.mode ?? 'enforce';
+    try {
+      operations = { allowlistFile, allowlist: await loadAllowlist(allowlistFile), mode };
+    } catch (err) {
+      const found = err instanceof AllowlistError ? err.problems : [(err as Error).message];
+      problems.push(...found.map((p) => `operations.allowlist: ${p} (${label})`));
+    }
+    // Every caller is an admin without auth, and admins run anything: the allowlist would guard nothing.
+    if (mode === 'enforce' && (cfg.federation ?? false)) {
+      warnings.push(`operations: a federation router's query plans are in no allowlist; give the router an API key with the admin scope (${label})`);
+    }
+    if (mode === 'enforce' && auth.mode === 'unset')
+      warnings.push(`operations: without auth every caller is an admin, and admins bypass the allowlist (${label})`);
+  }
   const cursorSecret = cfg.cursorSecret === undefined ? undefined : await resolveSecret(cfg.cursorSecret, 'cursorSecret');
   const limits = { ...DEFAULT_LIMITS, ...cfg.limits };
   if (limits.defaultPageSize > limits.maxPageSize) problems.push(`limits.defaultPageSize: must be <= limits.maxPageSize (${label})`);
@@ -486,7 +529,10 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
 
   const config: GatewayConfig = {
     file: options.file,
-    listen: { host, port },
+    listen: { host, port, ...(tls !== undefined && { tls }) },
+    auth,
+    rateLimit,
+    operations,
     servers,
     limits,
     cache: { ...MEMORY_DEFAULTS, ...cfg.cache, ttlMs: { ...MEMORY_DEFAULTS.ttlMs, ...cfg.cache?.ttlMs } },
@@ -507,6 +553,8 @@ export function redactedConfig(config: GatewayConfig): unknown {
   return {
     ...rest,
     ...(rest.cursorSecret ? { cursorSecret: '[redacted]' } : {}),
+    auth: { ...rest.auth, apiKeys: rest.auth.apiKeys.map((k) => ({ ...k, sha256: '[redacted]' })) },
+    operations: rest.operations && { allowlistFile: rest.operations.allowlistFile, mode: rest.operations.mode, documents: rest.operations.allowlist.size },
     servers: config.servers.map((s) => ({ ...s, password: '[redacted]', tls: { ...s.tls, ...(s.tls.ca ? { ca: '[pem]' } : {}) } })),
   };
 }

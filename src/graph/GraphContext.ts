@@ -11,6 +11,11 @@ export interface GraphContext {
   /** Epoch ms when the request started: the `asOf` of data read during it without a stamp of its own. */
   readonly requestedAt: number;
   readonly logger: Logger;
+  /**
+   * Whether the caller may see upstream details: server URLs, and the method and path inside
+   * source error messages. Without it those read `<server>: <code>` (the `admin` scope).
+   */
+  readonly revealUpstream: boolean;
   /** Configured servers in configuration order. */
   readonly sources: readonly Source[];
   readonly sourceByName: ReadonlyMap<string, Source>;

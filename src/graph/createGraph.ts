@@ -12,6 +12,7 @@ import type { GraphContext } from './GraphContext.js';
 import { createLoaders, type LoaderFactory } from './loaders/createLoaders.js';
 import { createRequestScope } from './loaders/createRequestScope.js';
 import { createPartialErrorsPlugin } from './createPartialErrorsPlugin.js';
+import { createRedactUpstreamPlugin } from './errors/createRedactUpstreamPlugin.js';
 import { connectionResolvers } from './resolvers/connectionResolvers.js';
 import { dateTimeScalar } from './resolvers/dateTimeScalar.js';
 import { entityResolvers } from './resolvers/entityResolvers.js';
@@ -34,11 +35,20 @@ export interface CreateGraphOptions {
   onLoaderBatch?: (loader: string, size: number) => void;
 }
 
+/** What the serving layer knows of a request. */
+export interface ContextInit {
+  requestId?: string;
+  logger?: Logger;
+  policy?: ReadPolicy;
+  /** The caller may see upstream URLs and error details (`GraphContext.revealUpstream`). Default true. */
+  revealUpstream?: boolean;
+}
+
 export interface Graph {
   typeDefs: DocumentNode;
   resolvers: Resolvers;
   /** Fresh per request: new loaders, an empty list of partial errors. */
-  createContext(init?: { requestId?: string; logger?: Logger; policy?: ReadPolicy }): GraphContext;
+  createContext(init?: ContextInit): GraphContext;
   /**
    * Install in Apollo Server (`plugins`): puts the errors of failing servers, collected while a
    * merged connection still answered, into the response's `errors` array.
@@ -114,6 +124,7 @@ export function createGraph(options: CreateGraphOptions): Graph {
         requestId: init.requestId,
         requestedAt: (options.now ?? Date.now)(),
         logger,
+        revealUpstream: init.revealUpstream ?? true,
         sources: options.sources,
         sourceByName,
         health: (source) => options.health(source.name),
@@ -132,7 +143,8 @@ export function createGraph(options: CreateGraphOptions): Graph {
         },
       };
     },
-    plugins: [createPartialErrorsPlugin()],
+    // Redaction runs last: it also covers the partial errors appended before it.
+    plugins: [createPartialErrorsPlugin(), createRedactUpstreamPlugin()],
     formatError: createFormatError(options.logger),
   };
 }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -7,7 +8,18 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../config/loadConfig.js';
+import { ConfigError, type GatewayConfig } from '../config/loadConfig.js';
+import { createAuthenticator } from './auth/createAuthenticator.js';
+import { createAuthMiddleware, identify, principalOf } from './auth/createAuthMiddleware.js';
+import { hasScope, principalIn, withPrincipal } from './auth/Principal.js';
+import { unsafeListenProblem } from './auth/unsafeListenProblem.js';
+import { readListenerTls } from './readListenerTls.js';
+import { redactReadiness } from './redactReadiness.js';
+import { createAliasLimitRule } from './createAliasLimitRule.js';
+import { createDirectiveLimitRule } from './createDirectiveLimitRule.js';
+import { createRateLimitMiddleware, rejectRateLimited } from './createRateLimitMiddleware.js';
+import { TokenBucketLimiter } from './TokenBucket.js';
+import { allowlistAsApqCache, createAllowlistPlugin } from './operations/createAllowlistPlugin.js';
 import { createGraph } from '../graph/createGraph.js';
 import { createFormatError } from '../graph/errors/createFormatError.js';
 import { buildGraphSubgraphSchema } from '../graph/federation/buildGraphSubgraphSchema.js';
@@ -35,7 +47,7 @@ export const GRAPHQL_PATH = '/graphql';
 export interface GatewayGraph {
   typeDefs: DocumentNode;
   resolvers: unknown;
-  createContext(init?: { requestId?: string; logger?: Logger; policy?: ReadPolicy }): object;
+  createContext(init?: { requestId?: string; logger?: Logger; policy?: ReadPolicy; revealUpstream?: boolean }): object;
   /** Apollo plugins of the graph (partial-result errors), installed before the server's own. */
   plugins?: readonly unknown[];
   /** Apollo `formatError`; default the graph's `createFormatError`. */
@@ -87,15 +99,21 @@ export interface Gateway {
   readiness: Readiness;
   logger: Logger;
   /**
+   * Re-reads the listener's certificate and key (`listen.tls`) and uses them for new TLS
+   * handshakes; open connections keep theirs. A file that cannot be used is logged and the old
+   * certificate stays. Resolves false then, or when the gateway has no TLS.
+   */
+  reloadTls(): Promise<boolean>;
+  /**
    * Graceful stop: `/readyz` turns 503, the listener closes, in-flight requests finish (bounded by
    * `shutdownGraceMs`), then every source closes (EM logoff, VB365 token logout). Idempotent.
    */
   close(): Promise<void>;
 }
 
-function originOf(address: AddressInfo): string {
+function originOf(address: AddressInfo, secure: boolean): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${secure ? 'https' : 'http'}://${host}:${address.port}`;
 }
 
 /** `ApolloServer`'s logger interface over pino (Apollo logs its own lifecycle and plugin problems). */
@@ -126,7 +144,17 @@ function apolloLogger(logger: Logger): NonNullable<ApolloServerOptions<BaseConte
  */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const unsafe = unsafeListenProblem(config.listen.host, config.auth);
+  if (unsafe !== undefined) throw new ConfigError([`${unsafe}${config.file ? ` (${config.file})` : ''}`], { file: config.file });
   for (const warning of config.warnings) logger.warn(warning);
+  if (config.auth.mode === 'none') {
+    logger.warn(
+      { anonymousScopes: config.auth.anonymousScopes },
+      `auth.mode is none: anyone who reaches ${config.listen.host}:${config.listen.port} can query the gateway without credentials`,
+    );
+  }
+  // The TLS files were checked when the config loaded; read again here, they may have changed since.
+  const tls = config.listen.tls === undefined ? undefined : await readListenerTls(config.listen.tls);
 
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const scheduler: Scheduler = options.scheduler ?? (options.now ? { now: options.now, setTimer: realScheduler.setTimer } : realScheduler);
@@ -148,6 +176,17 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         return stats === undefined ? [] : [{ source: s.name, ...stats }];
       }),
   );
+  const authenticator = createAuthenticator(config.auth, { logger, now: scheduler.now });
+  // Failed credentials per client address: 20 at once, then one every 2 s (a brute force gets nowhere; a typo is no lockout).
+  const failedAuth = new TokenBucketLimiter({ capacity: 20, refillPerSecond: 0.5, now: scheduler.now });
+  const onAuthFailure = (req: Request, res: Response): boolean => {
+    const decision = failedAuth.take(`ip:${req.socket.remoteAddress ?? 'unknown'}`);
+    if (decision.allowed) return false;
+    rejectRateLimited(res, decision);
+    return true;
+  };
+  const rateLimit =
+    config.rateLimit && new TokenBucketLimiter({ capacity: config.rateLimit.burst, refillPerSecond: config.rateLimit.requestsPerSecond, now: scheduler.now });
   const readiness = new Readiness(sources, set.health, { logger, now: scheduler.now, ...options.readiness });
   const closeSources = async (): Promise<void> => {
     prober.stop();
@@ -171,12 +210,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
     const app = express();
     app.disable('x-powered-by');
-    const server = http.createServer(app);
+    const server: http.Server = tls
+      ? https.createServer({ ...tls, ...(tls.ca !== undefined && { requestCert: true, rejectUnauthorized: true }) }, app)
+      : http.createServer(app);
     // Federation: the same graph as an Apollo Federation v2 subgraph (`_service`, `_entities`, `@key`s);
     // everything else below (limits, plugins, routes) is the same in both modes.
     const schemaOptions = config.federation
       ? { schema: buildGraphSubgraphSchema({ typeDefs: graph.typeDefs, resolvers: graph.resolvers as object }) }
       : { typeDefs: graph.typeDefs, resolvers: graph.resolvers as ApolloServerOptions<BaseContext>['resolvers'] };
+    const ops = config.operations;
     apollo = new ApolloServer<BaseContext>({
       ...schemaOptions,
       introspection: config.introspection,
@@ -184,7 +226,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       includeStacktraceInErrorResponses: false,
       // We own SIGINT/SIGTERM (the CLI closes the gateway, then the process exits 0).
       stopOnTerminationSignals: false,
-      validationRules: [knownOperationTypesRule, createDepthLimitRule(config.limits.maxDepth)],
+      // A document of more tokens is refused by the parser, before validation: a long enough
+      // chain of fragments would otherwise overflow graphql-js's validation stack.
+      parseOptions: { maxTokens: config.limits.maxTokens },
+      validationRules: [
+        knownOperationTypesRule,
+        createDepthLimitRule(config.limits.maxDepth),
+        createAliasLimitRule(config.limits.maxAliases),
+        createDirectiveLimitRule(config.limits.maxDirectives),
+      ],
+      // Trusted documents: hash-only (APQ) requests are answered from the allowlist, and in enforce
+      // mode nothing else can be registered; validation errors do not describe the schema to outsiders.
+      ...(ops && {
+        persistedQueries: { cache: allowlistAsApqCache(ops.allowlist, { mode: ops.mode }) },
+        hideSchemaDetailsFromClientErrors: ops.mode === 'enforce',
+      }),
       formatError: graph.formatError ?? createFormatError(logger),
       logger: apolloLogger(logger),
       plugins: [
@@ -192,8 +248,22 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         ApolloServerPluginLandingPageDisabled(),
         ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.shutdownGraceMs ?? 10_000 }),
         ...((graph.plugins ?? []) as ApolloServerPlugin<BaseContext>[]),
+        // Before the cost limit: an unlisted document is refused as such, not for its cost.
+        ...(ops
+          ? [
+              createAllowlistPlugin({
+                allowlist: ops.allowlist,
+                mode: ops.mode,
+                logger,
+                bypass: (context) => {
+                  const principal = principalIn(context);
+                  return principal !== undefined && hasScope(principal, 'admin');
+                },
+              }),
+            ]
+          : []),
         createCostLimitPlugin(config.limits),
-        createOperationPlugin({ logger, metrics }),
+        createOperationPlugin({ logger, metrics, principalOf: (context) => principalIn(context)?.id }),
       ],
     });
     await apollo.start();
@@ -202,14 +272,17 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     app.get('/healthz', (_req, res) => {
       res.set('cache-control', 'no-store').json({ status: 'ok' });
     });
-    app.get('/readyz', async (_req, res) => {
+    // Open to probes, but upstream URLs and error texts only for an admin.
+    app.get('/readyz', async (req, res) => {
       const report = await readiness.check();
+      const principal = await identify(authenticator, req);
       res
         .status(report.ready ? 200 : 503)
         .set('cache-control', 'no-store')
-        .json(report);
+        .json(principal !== undefined && hasScope(principal, 'admin') ? report : redactReadiness(report));
     });
-    app.get('/metrics', async (_req, res) => {
+    const metricsAuth = config.auth.metricsPublic ? [] : [createAuthMiddleware(authenticator, 'metrics', onAuthFailure)];
+    app.get('/metrics', ...metricsAuth, async (_req, res) => {
       const { contentType, body } = await metrics.render();
       res.set('cache-control', 'no-store').type(contentType).send(body);
     });
@@ -218,6 +291,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     app.use(createGraphiqlRouter({ endpoint: GRAPHQL_PATH, examples: options.examples ?? exampleQueries() }));
     app.use(
       GRAPHQL_PATH,
+      // Before the body is parsed: a caller without credentials costs no JSON parsing.
+      createAuthMiddleware(authenticator, 'read', onAuthFailure),
+      ...(rateLimit ? [createRateLimitMiddleware(rateLimit)] : []),
       express.json({ limit: MAX_REQUEST_BODY_BYTES }),
       expressMiddleware(apollo as ApolloServer<BaseContext>, {
         context: async ({ req, res }) => {
@@ -228,7 +304,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             if (!res.writableFinished) abort.abort(new Error('client closed the request'));
           });
           const policy = readPolicyOf(req.headers, { budgetMs: config.cache.budgetMs, signal: abort.signal });
-          return graph.createContext({ requestId: id, logger: logger.child({ requestId: id }), policy }) as BaseContext;
+          const principal = principalOf(res)!;
+          const context = graph.createContext({
+            requestId: id,
+            logger: logger.child({ requestId: id, principal: principal.id }),
+            policy,
+            revealUpstream: hasScope(principal, 'admin'),
+          });
+          return withPrincipal(context, principal) as BaseContext;
         },
       }),
     );
@@ -255,7 +338,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         resolve();
       });
     });
-    const url = originOf(server.address() as AddressInfo);
+    const url = originOf(server.address() as AddressInfo, tls !== undefined);
     logger.info({ url, servers: sources.map((s) => s.name), ...(config.federation && { federation: true }) }, 'gateway listening');
 
     let closing: Promise<void> | undefined;
@@ -273,7 +356,22 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       })();
       return closing;
     };
-    return { url, graphqlUrl: `${url}${GRAPHQL_PATH}`, graphiqlUrl: `${url}${GRAPHIQL_PATH}`, server, sources, metrics, readiness, logger, close };
+    const reloadTls = async (): Promise<boolean> => {
+      if (config.listen.tls === undefined) {
+        logger.info('no listen.tls: no certificate to reload');
+        return false;
+      }
+      try {
+        const next = await readListenerTls(config.listen.tls);
+        (server as https.Server).setSecureContext({ ...next });
+        logger.info({ cert: config.listen.tls.certFile }, 'TLS certificate reloaded');
+        return true;
+      } catch (err) {
+        logger.error({ err: { message: (err as Error).message } }, 'TLS certificate not reloaded; the previous one stays in use');
+        return false;
+      }
+    };
+    return { url, graphqlUrl: `${url}${GRAPHQL_PATH}`, graphiqlUrl: `${url}${GRAPHIQL_PATH}`, server, sources, metrics, readiness, logger, reloadTls, close };
   } catch (err) {
     await apollo?.stop().catch(() => undefined);
     await closeSources();

@@ -23,7 +23,11 @@ function outcomeOf(ctx: GraphQLRequestContextWillSendResponse<BaseContext>, exec
  * its outcome: `success`, `partial` (data and errors: typically a Veeam server down), `error`
  * (no data) or `rejected` (never executed: parse, validation, cost, variables).
  */
-export function createOperationPlugin(options: { logger: Logger; metrics: GatewayMetrics }): ApolloServerPlugin {
+export function createOperationPlugin(options: {
+  logger: Logger;
+  metrics: GatewayMetrics;
+  principalOf?: (context: BaseContext) => string | undefined;
+}): ApolloServerPlugin {
   return {
     async requestDidStart({ request }) {
       const started = performance.now();
@@ -38,7 +42,15 @@ export function createOperationPlugin(options: { logger: Logger; metrics: Gatewa
           const { outcome, codes } = outcomeOf(ctx, executed);
           const operation = ctx.operationName ?? request.operationName ?? undefined;
           options.metrics.recordOperation(operation, outcome, seconds);
-          const line = { requestId, operation: operation ?? null, outcome, ms: Math.round(seconds * 1000), ...(codes.length ? { errors: codes } : {}) };
+          const principal = options.principalOf?.(ctx.contextValue);
+          const line = {
+            requestId,
+            ...(principal !== undefined && { principal }),
+            operation: operation ?? null,
+            outcome,
+            ms: Math.round(seconds * 1000),
+            ...(codes.length ? { errors: codes } : {}),
+          };
           if (outcome === 'error') options.logger.warn(line, 'graphql operation failed');
           else options.logger.info(line, 'graphql operation');
         },

@@ -335,26 +335,50 @@ describe('veeam-graph serve: flags, environment, logs, signals', () => {
     for (const l of lines) if (l.err) expect(l.err).not.toHaveProperty('stack');
   });
 
-  it('SIGHUP stops gracefully like SIGTERM (EM logged off, exit 0); a sim config starts without plain-text warnings', async () => {
+  it('SIGHUP reloads instead of stopping (nothing to reload without TLS), SIGTERM then stops (EM logged off, exit 0); a sim config starts without plain-text warnings', async () => {
     const sims = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 5 });
     try {
       const file = path.join(await tempDir(), 'hup.yaml');
       await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
       const serve = await startListening(['serve', '--config', file], { LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
-      const res = await fetch(`${serve.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ restoreSessions(first: 2) { nodes { name } } }' }),
-      });
-      expect(res.status).toBe(200);
+      const query = () =>
+        fetch(`${serve.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ restoreSessions(first: 2) { nodes { name } } }' }),
+        });
+      expect((await query()).status).toBe(200);
       expect(sims.em[0]!.log.stats().logons).toBe(1);
       serve.child.kill('SIGHUP');
+      await serve.stdoutHas('no listen.tls: no certificate to reload');
+      expect((await query()).status).toBe(200);
+      serve.child.kill('SIGTERM');
       expect(await serve.exited).toBe(0);
-      expect(serve.stderr()).toContain('SIGHUP: shutting down');
+      expect(serve.stderr()).toContain('SIGTERM: shutting down');
       expect(serve.stdout()).toContain('"gateway stopped"');
       expect(sims.em[0]!.log.stats().logoffs).toBe(1);
       expect(serve.stdout()).not.toContain('plain-text secret');
       for (const s of sims.servers) expect(serve.stdout() + serve.stderr()).not.toContain(s.password);
+    } finally {
+      await sims.close();
+    }
+  });
+
+  it('refuses a non-loopback listener without auth: exit code 2, a message naming the fix, nothing listens', async () => {
+    const sims = await startSimulators({ em: 1, vbo: [], sessionsPerServer: 1 });
+    try {
+      const file = path.join(await tempDir(), 'open.yaml');
+      await writeSimConfig(file, sims, { host: '0.0.0.0', port: 0 });
+      const res = run(['serve', '--config', file]);
+      expect(res.status).toBe(2);
+      expect(res.stderr).toMatch(/listen\.host: "0\.0\.0\.0" is not a loopback address/);
+      expect(res.stderr).toMatch(/auth\.apiKeys or auth\.jwt, or set auth\.mode: none/);
+      expect(res.stderr).not.toMatch(/listening on/);
+      expect(sims.em[0]!.log.count()).toBe(0);
+      // The same with --host on a loopback config.
+      const loop = path.join(await tempDir(), 'loop.yaml');
+      await writeSimConfig(loop, sims, { host: '127.0.0.1', port: 0 });
+      expect(run(['serve', '--config', loop, '--host', '::']).status).toBe(2);
     } finally {
       await sims.close();
     }

@@ -26,8 +26,8 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: Record<
 }
 
 /** The simulators' gateway config, passwords as `{ env }` secrets, listening on a free port. */
-export async function simConfig(sims: Simulators, extra: Record<string, unknown> = {}): Promise<GatewayConfig> {
-  const env: NodeJS.ProcessEnv = {};
+export async function simConfig(sims: Simulators, extra: Record<string, unknown> = {}, extraEnv: NodeJS.ProcessEnv = {}): Promise<GatewayConfig> {
+  const env: NodeJS.ProcessEnv = { ...extraEnv };
   const servers = sims.describe().servers.map((s) => {
     env[`PW_${s.name.replace(/-/g, '_')}`] = s.password;
     return {
@@ -61,12 +61,12 @@ export interface GqlBody {
 
 /** Simulators plus a gateway on them, on 127.0.0.1:0. */
 export async function startHarness(
-  options: { sims?: StartSimulatorsOptions; config?: Record<string, unknown>; gateway?: Partial<GatewayOptions> } = {},
+  options: { sims?: StartSimulatorsOptions; config?: Record<string, unknown>; env?: NodeJS.ProcessEnv; gateway?: Partial<GatewayOptions> } = {},
 ): Promise<Harness> {
   const sims = await startSimulators({ em: 2, vbo: ['v8'], sessionsPerServer: 30, ...options.sims });
   const clock = new TestClock();
   const { logger, lines } = captureLogger();
-  const config = await simConfig(sims, options.config);
+  const config = await simConfig(sims, options.config, options.env);
   let gateway: Gateway;
   try {
     gateway = await createGateway(config, { logger, now: clock.now, defaultMetrics: false, ...options.gateway });
@@ -103,7 +103,7 @@ export interface ReadyBody {
 }
 
 /** `GET /readyz` of a harness's gateway. */
-export async function readyz(harness: Harness): Promise<{ status: number; body: ReadyBody }> {
-  const res = await fetch(`${harness.gateway.url}/readyz`);
+export async function readyz(harness: Harness, headers: Record<string, string> = {}): Promise<{ status: number; body: ReadyBody }> {
+  const res = await fetch(`${harness.gateway.url}/readyz`, { headers });
   return { status: res.status, body: (await res.json()) as ReadyBody };
 }

@@ -16,6 +16,8 @@ const PUBLIC_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  // The serving layer's trusted documents (src/server/operations): a document outside the allowlist.
+  'PERSISTED_QUERY_NOT_IN_LIST',
   ...PUBLIC_SOURCE_CODES,
 ]);
 

@@ -33,6 +33,14 @@ export function publicSourceCode(code: string): SourceErrorCode {
 }
 
 /**
+ * A source error's message for a caller without the `admin` scope: the server's name and the
+ * code, nothing of the failed call's method, path or the server's own text.
+ */
+export function redactedSourceMessage(source: string, code: string): string {
+  return `${source}: ${code}`;
+}
+
+/**
  * The in-band description of one server's failure (`SourceError`). An `UpstreamError` keeps its
  * code, message (already free of secrets), status and retryability; anything else is a gateway
  * bug, masked to INTERNAL_SERVER_ERROR and logged in full here, once.

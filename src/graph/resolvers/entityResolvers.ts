@@ -19,7 +19,7 @@ import { eventsConnection } from '../connections/eventsConnection.js';
 import { restorePointsConnection } from '../connections/restorePointsConnection.js';
 import { restoreSessionsConnection } from '../connections/restoreSessionsConnection.js';
 import { parseFilter, restrictFilter } from '../connections/restoreSessionFilter.js';
-import { onSource, publicSourceCode } from '../errors/upstreamGraphQLError.js';
+import { onSource, publicSourceCode, redactedSourceMessage } from '../errors/upstreamGraphQLError.js';
 import { encodeGlobalId } from '../globalId.js';
 import type { GraphContext } from '../GraphContext.js';
 import { sourced, type EntityParent, type SourceErrorParent } from '../mappers.js';
@@ -121,7 +121,7 @@ export const entityResolvers: Resolvers = {
     id: (s) => encodeGlobalId('Source', s.name, s.name),
     name: (s) => s.name,
     kind: (s) => SCHEMA_KIND[s.kind],
-    url: (s) => s.url,
+    url: (s, _a, context) => (context.revealUpstream ? s.url : null),
     // EM tells its version only through `GET /api/`: read on demand, so only queries that ask pay for it.
     apiVersion: async (s) => s.describe().apiVersion ?? (await s.resolveApiVersion()) ?? null,
     status: (s, _a, context) => sourceStatusOf(context.health(s)),
@@ -133,6 +133,7 @@ export const entityResolvers: Resolvers = {
   },
   SourceError: {
     code: (e) => publicSourceCode(e.code),
+    message: (e, _a, context) => (context.revealUpstream ? e.message : redactedSourceMessage(e.source.name, publicSourceCode(e.code))),
   },
 
   EnterpriseManagerRestoreSession: {
