@@ -36,7 +36,19 @@ export const METRIC_NAMES = {
   cacheReads: 'veeam_graph_cache_reads_total',
   cacheEvictions: 'veeam_graph_cache_evictions_total',
   cacheEntries: 'veeam_graph_cache_entries',
+  accessDenied: 'veeam_graph_access_denied_total',
 } as const;
+
+/** Why the gateway's door refused a request (the `reason` label of `veeam_graph_access_denied_total`). */
+export type AccessDeniedReason =
+  | 'missing_credentials'
+  | 'invalid_credentials'
+  | 'auth_unavailable'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'failed_auth_limited'
+  | 'not_in_allowlist'
+  | 'not_in_allowlist_logged';
 
 /**
  * Operation names come from clients; past this many distinct names the rest are counted as
@@ -61,6 +73,7 @@ export class GatewayMetrics {
   private readonly loaderBatchSize: Histogram<'loader'>;
   private readonly cacheReads: Counter<'source' | 'what' | 'outcome'>;
   private readonly cacheEvictions: Counter;
+  private readonly accessDenied: Counter<'reason'>;
   private cacheSize: () => number = () => 0;
   private readonly operationNames = new Set<string>();
   private sources: () => readonly SourceHealthView[] = () => [];
@@ -131,6 +144,12 @@ export class GatewayMetrics {
       help: 'Entries the memory layer evicted to stay within cache.maxEntries.',
       registers,
     });
+    this.accessDenied = new Counter({
+      name: METRIC_NAMES.accessDenied,
+      help: 'Requests the gateway refused (or, for not_in_allowlist_logged, only logged) at its door, by reason: missing_credentials, invalid_credentials, auth_unavailable, forbidden, rate_limited, failed_auth_limited, not_in_allowlist.',
+      labelNames: ['reason'],
+      registers,
+    });
     const size = (): number => this.cacheSize();
     new Gauge({
       name: METRIC_NAMES.cacheEntries,
@@ -190,6 +209,11 @@ export class GatewayMetrics {
     if (event.type === 'http') this.recordUpstream(event.request);
     else if (event.type === 'logon') this.upstreamLogons.inc({ source: event.source, kind: event.logon, outcome: event.outcome });
     else if (event.type === 'cache') this.cacheReads.inc({ source: event.source, what: event.what, outcome: event.outcome });
+  }
+
+  /** One request refused at the door (auth, scope, rate limit, allowlist). */
+  recordAccessDenied(reason: AccessDeniedReason): void {
+    this.accessDenied.inc({ reason });
   }
 
   /** One entry evicted by the memory layer's store. */

@@ -10,7 +10,7 @@ import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { ConfigError, type GatewayConfig } from '../config/loadConfig.js';
 import { createAuthenticator } from './auth/createAuthenticator.js';
-import { createAuthMiddleware, identify, principalOf } from './auth/createAuthMiddleware.js';
+import { createAuthMiddleware, identify, principalOf, type OnAuthFailure } from './auth/createAuthMiddleware.js';
 import { hasScope, principalIn, withPrincipal } from './auth/Principal.js';
 import { unsafeListenProblem } from './auth/unsafeListenProblem.js';
 import { readListenerTls } from './readListenerTls.js';
@@ -179,11 +179,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const authenticator = createAuthenticator(config.auth, { logger, now: scheduler.now });
   // Failed credentials per client address: 20 at once, then one every 2 s (a brute force gets nowhere; a typo is no lockout).
   const failedAuth = new TokenBucketLimiter({ capacity: 20, refillPerSecond: 0.5, now: scheduler.now });
-  const onAuthFailure = (req: Request, res: Response): boolean => {
-    const decision = failedAuth.take(`ip:${req.socket.remoteAddress ?? 'unknown'}`);
-    if (decision.allowed) return false;
-    rejectRateLimited(res, decision);
-    return true;
+  const onAuthFailure: OnAuthFailure = (req, res, reason) => {
+    // Only a caller's wrong or missing credentials count against its address; the IdP being down or a missing scope does not.
+    const limited = reason === 'missing' || reason === 'invalid' ? failedAuth.take(`ip:${req.socket.remoteAddress ?? 'unknown'}`) : { allowed: true as const };
+    if (!limited.allowed) {
+      metrics.recordAccessDenied('failed_auth_limited');
+      rejectRateLimited(res, limited);
+      return true;
+    }
+    metrics.recordAccessDenied(
+      reason === 'missing' ? 'missing_credentials' : reason === 'invalid' ? 'invalid_credentials' : reason === 'unavailable' ? 'auth_unavailable' : 'forbidden',
+    );
+    return false;
   };
   const rateLimit =
     config.rateLimit && new TokenBucketLimiter({ capacity: config.rateLimit.burst, refillPerSecond: config.rateLimit.requestsPerSecond, now: scheduler.now });
@@ -259,6 +266,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
                   const principal = principalIn(context);
                   return principal !== undefined && hasScope(principal, 'admin');
                 },
+                onRejected: (mode) => metrics.recordAccessDenied(mode === 'enforce' ? 'not_in_allowlist' : 'not_in_allowlist_logged'),
               }),
             ]
           : []),
@@ -293,7 +301,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       GRAPHQL_PATH,
       // Before the body is parsed: a caller without credentials costs no JSON parsing.
       createAuthMiddleware(authenticator, 'read', onAuthFailure),
-      ...(rateLimit ? [createRateLimitMiddleware(rateLimit)] : []),
+      ...(rateLimit ? [createRateLimitMiddleware(rateLimit, () => metrics.recordAccessDenied('rate_limited'))] : []),
       express.json({ limit: MAX_REQUEST_BODY_BYTES }),
       expressMiddleware(apollo as ApolloServer<BaseContext>, {
         context: async ({ req, res }) => {

@@ -24,11 +24,14 @@ export function rejectRateLimited(res: Response, decision: Extract<TokenBucketDe
  * Express middleware after authentication and before the body is parsed: one token per request
  * from the principal's bucket (config `rateLimit`), 429 with `Retry-After` when it is empty.
  */
-export function createRateLimitMiddleware(limiter: TokenBucketLimiter): RequestHandler {
+export function createRateLimitMiddleware(limiter: TokenBucketLimiter, onLimited?: () => void): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method === 'OPTIONS') return next();
     const decision = limiter.take(rateLimitKey(req, res));
-    if (!decision.allowed) return rejectRateLimited(res, decision);
+    if (!decision.allowed) {
+      onLimited?.();
+      return rejectRateLimited(res, decision);
+    }
     res.set('ratelimit-remaining', String(decision.remaining));
     next();
   };

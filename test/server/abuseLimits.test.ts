@@ -46,6 +46,14 @@ describe('rate limit per principal', () => {
     h.clock.advance(10_000);
     expect((await h.gql('{ sources { name } }', undefined, bearer(OTHER_KEY))).status).toBe(200);
   });
+
+  it('counts every refusal by reason in /metrics', async () => {
+    const text = await (await fetch(`${h.gateway.url}/metrics`, { headers: bearer(ADMIN_KEY) })).text();
+    const count = (reason: string) => Number(new RegExp(`^veeam_graph_access_denied_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    expect(count('rate_limited')).toBe(1);
+    expect(count('invalid_credentials')).toBe(20);
+    expect(count('failed_auth_limited')).toBe(2);
+  });
 });
 
 describe('request limits', () => {

@@ -32,8 +32,11 @@ export function rejectUnauthenticated(res: Response, outcome: Extract<AuthOutcom
   }
 }
 
-/** What the middleware calls on a failed authentication before answering (the failed-attempt limit); true: answered already. */
-export type OnAuthFailure = (req: Request, res: Response) => boolean;
+/**
+ * What the middleware calls when it refuses a request: the failed-attempt limit (true: it
+ * answered already) and the metrics. `forbidden`: valid credentials without the scope.
+ */
+export type OnAuthFailure = (req: Request, res: Response, reason: Extract<AuthOutcome, { ok: false }>['reason'] | 'forbidden') => boolean;
 
 /**
  * Express middleware: authenticates the request (`Authorization: Bearer`), answers 401/503 when
@@ -47,10 +50,13 @@ export function createAuthMiddleware(authenticator: Authenticator, scope: Scope,
     authenticator.authenticate(req.headers.authorization).then(
       (outcome) => {
         if (!outcome.ok) {
-          if (outcome.reason !== 'unavailable' && onFailure?.(req, res)) return;
+          if (onFailure?.(req, res, outcome.reason)) return;
           return rejectUnauthenticated(res, outcome);
         }
-        if (!hasScope(outcome.principal, scope)) return fail(res, 403, 'FORBIDDEN', `These credentials lack the "${scope}" scope.`);
+        if (!hasScope(outcome.principal, scope)) {
+          onFailure?.(req, res, 'forbidden');
+          return fail(res, 403, 'FORBIDDEN', `These credentials lack the "${scope}" scope.`);
+        }
         res.locals.principal = outcome.principal;
         next();
       },
