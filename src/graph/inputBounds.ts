@@ -29,16 +29,43 @@ export function echo(value: string): string {
 }
 
 /**
- * A user string of at most `max` characters, else `BAD_USER_INPUT` naming the argument, its length
- * and the bound (`extensions.argumentName`, `maxLength`).
+ * A UTF-16 surrogate that is not half of a pair: in a `u` regex a well-formed pair (an emoji, any
+ * astral character) is one code point outside `Cs`, so only a lone high, a lone low or a reversed
+ * pair (two lone halves) matches. (`String.prototype.isWellFormed` is ES2024; the TS lib is ES2023.)
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A user string that is well-formed UTF-16 text, else `BAD_USER_INPUT` naming the argument
+ * (`extensions.argumentName`). A JSON body can carry a lone surrogate (`"A\\udfff"`), and GraphQL
+ * hands it on as is; but no upstream request can: `URLSearchParams` (the EM client's query string)
+ * and `Buffer`/`TextEncoder` (JSON bodies) silently send U+FFFD instead, and `encodeURIComponent`
+ * throws. `vmName: "A\udfff"` would then ask EM for `A\ufffd` and answer with another VM's
+ * sessions; refused here, before any upstream call, it asks nothing.
+ */
+export function wellFormedString(value: string, argumentName: string): string {
+  const at = value.search(LONE_SURROGATE);
+  if (at < 0) return value;
+  const unit = value.charCodeAt(at).toString(16).toUpperCase();
+  throw badUserInput(`${argumentName} holds a lone UTF-16 surrogate (U+${unit}), which is not text: ${echo(value)}.`, { argumentName });
+}
+
+/**
+ * A user string of at most `max` characters and well-formed (`wellFormedString`), else
+ * `BAD_USER_INPUT` naming the argument, its length and the bound (`extensions.argumentName`,
+ * `maxLength`). Every free-text input goes through here (`filter.vmName`, `filter.sources`); ids
+ * and cursors are strict base64url of valid UTF-8 (`base64url.ts`) and DateTimes ASCII, so none of
+ * them can hold a lone surrogate.
  */
 export function boundedString(value: string, argumentName: string, max: number): string {
   // Characters are Unicode code points; they never outnumber UTF-16 code units, so only a long string is counted.
-  if (value.length <= max) return value;
-  let length = 0;
-  for (const _ of value) length++;
-  if (length <= max) return value;
-  throw badUserInput(`${argumentName} is ${length} characters long, over the maximum of ${max}: ${echo(value)}.`, { argumentName, maxLength: max });
+  if (value.length > max) {
+    let length = 0;
+    for (const _ of value) length++;
+    if (length > max)
+      throw badUserInput(`${argumentName} is ${length} characters long, over the maximum of ${max}: ${echo(value)}.`, { argumentName, maxLength: max });
+  }
+  return wellFormedString(value, argumentName);
 }
 
 /** A list of names for an error message: at most a few, the rest counted. */

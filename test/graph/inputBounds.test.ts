@@ -88,6 +88,97 @@ describe('input bounds: BAD_USER_INPUT before any upstream call', () => {
     expect(sent()).toBe(0);
   });
 
+  describe('lone UTF-16 surrogates: not text, so never sent (URLSearchParams would send U+FFFD)', () => {
+    const NAMED =
+      'query($f: RestoreSessionFilter) { restoreSessions(first: 5, filter: $f) { nodes { ... on EnterpriseManagerRestoreSession { vmDisplayName } } } }';
+    /** A VM named as the EM client would have sent a lone surrogate: what the bug answered with. */
+    const REPLACED = 'a\ufffd';
+    let renamed: { vmDisplayName: string };
+    let before: string;
+    beforeAll(() => {
+      renamed = h.sims.em[0]!.world.restoreSessions[0]!;
+      before = renamed.vmDisplayName;
+      renamed.vmDisplayName = REPLACED;
+      h.sims.em[0]!.sim.changed();
+    });
+    afterAll(() => {
+      renamed.vmDisplayName = before;
+      h.sims.em[0]!.sim.changed();
+    });
+
+    it.each([
+      ['a lone high surrogate', 'A\ud83d', 'D83D'],
+      ['a lone low surrogate', 'A\udfff', 'DFFF'],
+      ['a reversed pair', 'A\ude80\ud83d', 'DE80'],
+      ['a pair followed by a lone high surrogate', '\ud83d\ude80\ud83d', 'D83D'],
+      ['a lone low surrogate first', '\udc00A', 'DC00'],
+    ])('%s in filter.vmName is BAD_USER_INPUT naming the argument, in every filter, before any call', async (_what, vmName, unit) => {
+      for (const query of [SESSIONS, NAMED, POINTS]) {
+        const r = await h.run(query, { f: { vmName } });
+        expect(r.data).toBeNull();
+        expect(r.errors).toEqual([
+          expect.objectContaining({
+            message: `filter.vmName holds a lone UTF-16 surrogate (U+${unit}), which is not text: ${JSON.stringify(vmName)}.`,
+            extensions: { code: 'BAD_USER_INPUT', argumentName: 'filter.vmName' },
+          }),
+        ]);
+        // The message itself is well-formed: the surrogate is escaped (`\udfff`), not echoed raw.
+        expect(r.errors![0]!.message).not.toMatch(/\p{Cs}/u);
+      }
+      expect(sent()).toBe(0);
+    });
+
+    it('the VM whose name the replaced text spells is found by that name, never by the lone surrogate', async () => {
+      const r = await h.run(NAMED, { f: { vmName: 'A\udfff' } });
+      expect(codes(r)).toEqual(['BAD_USER_INPUT']);
+      expect(sent()).toBe(0);
+      const own = await h.run(NAMED, { f: { vmName: 'A\ufffd' } });
+      expect(own).toEqual({ data: { restoreSessions: { nodes: [{ vmDisplayName: REPLACED }] } } });
+    });
+
+    it('on a nested list too: the field fails, nothing is asked', async () => {
+      const r = await h.run('query($v: String) { backupServers(first: 1) { nodes { restoreSessions(first: 2, filter: { vmName: $v }) { nodes { id } } } } }', {
+        v: 'A\udfff',
+      });
+      expect(codes(r)).toEqual(['BAD_USER_INPUT']);
+      expect(r.errors![0]!.path).toEqual(['backupServers', 'nodes', 0, 'restoreSessions']);
+      for (const em of h.sims.em) expect(em.log.count(/^GET \/api\/query\?type=RestoreSession/)).toBe(0);
+    });
+
+    it('in filter.sources of every filter', async () => {
+      for (const [query, variables] of [
+        [SESSIONS, { f: { sources: ['em-1', 'em-1\udfff'] } }],
+        [POINTS, { f: { sources: ['\ud800em-1'] } }],
+        ['query($s: [String!]) { backupServers(filter: { sources: $s }) { nodes { id } } }', { s: ['em-1\udfff'] }],
+        ['query($s: [String!]) { organizations(filter: { sources: $s }) { nodes { id } } }', { s: ['m365-1\udfff'] }],
+      ] as const) {
+        const r = await h.run(query, variables);
+        expect(r.errors).toEqual([
+          expect.objectContaining({
+            message: expect.stringMatching(/^filter\.sources holds a lone UTF-16 surrogate/),
+            extensions: { code: 'BAD_USER_INPUT', argumentName: 'filter.sources' },
+          }),
+        ]);
+      }
+      expect(sent()).toBe(0);
+    });
+
+    it('well-formed pairs are text: an emoji name is asked upstream and matches its VM', async () => {
+      const none = await h.run(SESSIONS, { f: { vmName: 'A\ud83d\ude80' } });
+      expect(none).toEqual({ data: { restoreSessions: { nodes: [] } } });
+      expect(sent()).toBeGreaterThan(0);
+      renamed.vmDisplayName = 'vm-\u{1F680}-\u{1F5A5}';
+      h.sims.em[0]!.sim.changed();
+      try {
+        const own = await h.run(NAMED, { f: { vmName: 'VM-\ud83d\ude80-\u{1F5A5}' } });
+        expect(own).toEqual({ data: { restoreSessions: { nodes: [{ vmDisplayName: 'vm-\u{1F680}-\u{1F5A5}' }] } } });
+      } finally {
+        renamed.vmDisplayName = REPLACED;
+        h.sims.em[0]!.sim.changed();
+      }
+    });
+  });
+
   it('nodes(ids:) takes at most limits.maxPageSize ids: one more fails the field, before any call', async () => {
     // Ids of a server that is not configured resolve to null without a call.
     const ids = (n: number) => Array.from({ length: n }, (_, i) => encodeGlobalId('BackupServer', 'gone', `id-${i}`));
