@@ -226,6 +226,22 @@ export const configSchema = z.strictObject({
       maxAgeS: z.number().int().min(0).max(86_400).optional(),
     })
     .optional(),
+  /**
+   * Live updates (src/sources/live/liveDefaults.ts holds the defaults): fastPollMs 2000,
+   * slowPollMs 10000, maxBackoffMs 60000, maxSubscriptionsPerConnection 50, maxSubscriptions 5000,
+   * queueSize 256, heartbeatMs 15000.
+   */
+  live: z
+    .strictObject({
+      fastPollMs: z.number().int().min(250).max(600_000).optional(),
+      slowPollMs: z.number().int().min(250).max(3_600_000).optional(),
+      maxBackoffMs: z.number().int().min(250).max(3_600_000).optional(),
+      maxSubscriptionsPerConnection: z.number().int().min(1).max(10_000).optional(),
+      maxSubscriptions: z.number().int().min(1).max(1_000_000).optional(),
+      queueSize: z.number().int().min(1).max(100_000).optional(),
+      heartbeatMs: z.number().int().min(1000).max(600_000).optional(),
+    })
+    .optional(),
   /** Signs pagination cursors; give every instance behind one endpoint the same one so cursors survive restarts. */
   cursorSecret: secretSchema.optional(),
   introspection: z.boolean().optional(),

@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { HTTP_DEFAULTS, type HttpSettings } from '../upstream/http/httpDefaults.js';
 import { MEMORY_DEFAULTS, type MemorySettings } from '../sources/memory/memoryDefaults.js';
+import { LIVE_DEFAULTS, type LiveSettings } from '../sources/live/liveDefaults.js';
 import { configSchema } from './configSchema.js';
 import { resolveAuth } from './resolveAuth.js';
 import { AllowlistError, loadAllowlist, type Allowlist } from '../server/operations/loadAllowlist.js';
@@ -56,6 +57,8 @@ export interface GatewayConfig {
   limits: { defaultPageSize: number; maxPageSize: number; maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
   /** The memory layer: cache TTLs, list freshness, stale horizon, latency budget. */
   cache: MemorySettings;
+  /** Live updates: poll pacing and subscription limits. */
+  live: LiveSettings;
   /** Cross-origin access to `/graphql`; undefined: same origin only. */
   cors: { origins: string[]; credentials: boolean; maxAgeS: number } | undefined;
   /** Resolved cursor-signing secret, if configured; otherwise each instance signs with a random key. */
@@ -515,6 +518,9 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
   }
   const cursorSecret = cfg.cursorSecret === undefined ? undefined : await resolveSecret(cfg.cursorSecret, 'cursorSecret');
   const limits = { ...DEFAULT_LIMITS, ...cfg.limits };
+  const live = { ...LIVE_DEFAULTS, ...cfg.live };
+  if (live.slowPollMs < live.fastPollMs) problems.push(`live.slowPollMs: must be >= live.fastPollMs (${live.fastPollMs}) (${label})`);
+  if (live.maxBackoffMs < live.fastPollMs) problems.push(`live.maxBackoffMs: must be >= live.fastPollMs (${live.fastPollMs}) (${label})`);
   if (limits.defaultPageSize > limits.maxPageSize) problems.push(`limits.defaultPageSize: must be <= limits.maxPageSize (${label})`);
 
   let port = cfg.listen?.port ?? 4000;
@@ -536,6 +542,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     servers,
     limits,
     cache: { ...MEMORY_DEFAULTS, ...cfg.cache, ttlMs: { ...MEMORY_DEFAULTS.ttlMs, ...cfg.cache?.ttlMs } },
+    live: { ...LIVE_DEFAULTS, ...cfg.live },
     cors: cfg.cors && { origins: cfg.cors.origins.map((o) => o.toLowerCase()), credentials: cfg.cors.credentials ?? false, maxAgeS: cfg.cors.maxAgeS ?? 600 },
     cursorSecret,
     introspection: cfg.introspection ?? true,

@@ -1,6 +1,6 @@
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import type { RequestScope, Source, SourceHealth } from '../upstream/Source.js';
+import type { LiveFeed, RequestScope, Source, SourceHealth } from '../upstream/Source.js';
 import type { ConnectionLimits } from './connectionArgs.js';
 import type { CursorCodec } from './cursor.js';
 import type { Loaders } from './loaders/createLoaders.js';
@@ -39,4 +39,22 @@ export interface GraphContext {
    * source and request, at the first path that showed stale data (stale data is never silent).
    */
   reportStale(source: Source, cause: Error, path: readonly (string | number)[]): void;
+  /** Live session changes (subscriptions); undefined where the gateway runs none. */
+  readonly live: LiveFeed | undefined;
+  /** The transport of a subscription: how many events may wait for the client, and what to do past that. */
+  readonly stream: StreamLimits | undefined;
+  /**
+   * Starts a new request state (loaders, scopes, partial errors, `requestedAt`): a subscription's
+   * context lives for hours, and each event is resolved as a request of its own, so nothing is
+   * cached across events.
+   */
+  renew(): void;
+}
+
+/** What the transport of a subscription tells the graph. */
+export interface StreamLimits {
+  /** Events queued for the client at most. */
+  queueSize: number;
+  /** Called once when the client falls `queueSize` events behind; the transport closes its connection. */
+  onOverflow(reason: string): void;
 }

@@ -8,7 +8,7 @@ import type { Resolvers } from './__generated__/resolvers.generated.js';
 import { createCursorCodec } from './cursor.js';
 import { createFormatError } from './errors/createFormatError.js';
 import { graphQLErrorOf, sourceErrorOf } from './errors/upstreamGraphQLError.js';
-import type { GraphContext } from './GraphContext.js';
+import type { GraphContext, StreamLimits } from './GraphContext.js';
 import { createLoaders, type LoaderFactory } from './loaders/createLoaders.js';
 import { createRequestScope } from './loaders/createRequestScope.js';
 import { createPartialErrorsPlugin } from './createPartialErrorsPlugin.js';
@@ -17,7 +17,8 @@ import { connectionResolvers } from './resolvers/connectionResolvers.js';
 import { dateTimeScalar } from './resolvers/dateTimeScalar.js';
 import { entityResolvers } from './resolvers/entityResolvers.js';
 import { queryResolvers } from './resolvers/queryResolvers.js';
-import type { ReadPolicy, RequestScope, Source, SourceHealth } from '../upstream/Source.js';
+import { subscriptionResolvers } from './resolvers/subscriptionResolvers.js';
+import type { LiveFeed, ReadPolicy, RequestScope, Source, SourceHealth } from '../upstream/Source.js';
 
 export interface CreateGraphOptions {
   sources: readonly Source[];
@@ -33,6 +34,8 @@ export interface CreateGraphOptions {
   now?: () => number;
   /** Called once per executed loader batch with its key count (metrics). */
   onLoaderBatch?: (loader: string, size: number) => void;
+  /** Live session changes for `Subscription`; without it a subscription fails at once. */
+  live?: LiveFeed;
 }
 
 /** What the serving layer knows of a request. */
@@ -42,6 +45,8 @@ export interface ContextInit {
   policy?: ReadPolicy;
   /** The caller may see upstream URLs and error details (`GraphContext.revealUpstream`). Default true. */
   revealUpstream?: boolean;
+  /** For a subscription: its transport's queue bound and overflow action. */
+  stream?: StreamLimits;
 }
 
 export interface Graph {
@@ -103,43 +108,64 @@ export function createGraph(options: CreateGraphOptions): Graph {
     ...queryResolvers,
     ...entityResolvers,
     ...connectionResolvers,
+    ...subscriptionResolvers,
   };
   return {
     typeDefs: loadTypeDefs(),
     resolvers,
     createContext: (init = {}) => {
       const logger = init.logger ?? options.logger;
-      const partialErrors: GraphQLError[] = [];
-      const staleReported = new Set<string>();
-      const scopes = new Map<string, RequestScope>();
-      const scope = (source: Source): RequestScope => {
-        let s = scopes.get(source.name);
-        if (s === undefined) {
-          s = createRequestScope(init.policy);
-          scopes.set(source.name, s);
-        }
-        return s;
+      const now = options.now ?? Date.now;
+      // What one request (or one event of a subscription) reads and reports; `renew` starts anew.
+      const freshState = () => {
+        const partialErrors: GraphQLError[] = [];
+        const staleReported = new Set<string>();
+        const scopes = new Map<string, RequestScope>();
+        const scope = (source: Source): RequestScope => {
+          let s = scopes.get(source.name);
+          if (s === undefined) {
+            s = createRequestScope(init.policy);
+            scopes.set(source.name, s);
+          }
+          return s;
+        };
+        const loaders = (options.loaders ?? createLoaders)({
+          scope,
+          ...(options.onLoaderBatch !== undefined && { onLoaderBatch: options.onLoaderBatch }),
+        });
+        return { requestedAt: now(), partialErrors, staleReported, scope, loaders };
       };
+      let state = freshState();
+      // Getters, so `renew` reaches resolvers holding the context. (Apollo copies the context per
+      // operation, reading them once: fine for queries, which never renew.)
       return {
         requestId: init.requestId,
-        requestedAt: (options.now ?? Date.now)(),
+        get requestedAt() {
+          return state.requestedAt;
+        },
         logger,
         revealUpstream: init.revealUpstream ?? true,
         sources: options.sources,
         sourceByName,
         health: (source) => options.health(source.name),
-        scope,
-        loaders: (options.loaders ?? createLoaders)({
-          scope,
-          ...(options.onLoaderBatch !== undefined && { onLoaderBatch: options.onLoaderBatch }),
-        }),
+        scope: (source) => state.scope(source),
+        get loaders() {
+          return state.loaders;
+        },
         limits,
         cursors,
-        partialErrors,
+        get partialErrors() {
+          return state.partialErrors;
+        },
         reportStale: (source, cause, path) => {
-          if (staleReported.has(source.name)) return;
-          staleReported.add(source.name);
-          partialErrors.push(graphQLErrorOf(sourceErrorOf(source, cause, logger), path, true));
+          if (state.staleReported.has(source.name)) return;
+          state.staleReported.add(source.name);
+          state.partialErrors.push(graphQLErrorOf(sourceErrorOf(source, cause, logger), path, true));
+        },
+        live: options.live,
+        stream: init.stream,
+        renew: () => {
+          state = freshState();
         },
       };
     },

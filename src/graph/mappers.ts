@@ -2,6 +2,7 @@ import type {
   BackupServerRecord,
   EmRestoreSessionRecord,
   EntityRecord,
+  LiveEvent,
   M365RestorePointRecord,
   M365RestoreSessionRecord,
   OrganizationRecord,
@@ -38,6 +39,12 @@ export type EntityParent = RestoreSessionParent | BackupServerParent | RestorePo
 /** The parent of a record: what every list, lookup and link resolver returns. */
 export function sourced<R extends EntityRecord>(source: Source, value: R): Sourced<R> {
   return { type: value.entity, source, value } as Sourced<R>;
+}
+
+/** `RestoreSessionChange` as the subscription yields it: the poller's event and its source. */
+export interface RestoreSessionChangeParent {
+  event: LiveEvent;
+  source: Source;
 }
 
 /** `SourceError` as resolvers build it. */

@@ -37,6 +37,9 @@ export const METRIC_NAMES = {
   cacheEvictions: 'veeam_graph_cache_evictions_total',
   cacheEntries: 'veeam_graph_cache_entries',
   accessDenied: 'veeam_graph_access_denied_total',
+  subscriptions: 'veeam_graph_subscriptions',
+  subscriptionConnections: 'veeam_graph_subscription_connections',
+  livePollers: 'veeam_graph_live_pollers',
 } as const;
 
 /** Why the gateway's door refused a request (the `reason` label of `veeam_graph_access_denied_total`). */
@@ -75,6 +78,7 @@ export class GatewayMetrics {
   private readonly cacheEvictions: Counter;
   private readonly accessDenied: Counter<'reason'>;
   private cacheSize: () => number = () => 0;
+  private liveStats: () => { subscriptions: number; connections: number; pollers: number } = () => ({ subscriptions: 0, connections: 0, pollers: 0 });
   private readonly operationNames = new Set<string>();
   private sources: () => readonly SourceHealthView[] = () => [];
   private tokenStats: () => readonly TokenStatsView[] = () => [];
@@ -150,6 +154,31 @@ export class GatewayMetrics {
       labelNames: ['reason'],
       registers,
     });
+    const liveStats = (): { subscriptions: number; connections: number; pollers: number } => this.liveStats();
+    new Gauge({
+      name: METRIC_NAMES.subscriptions,
+      help: 'Subscriptions held now (WebSocket and SSE).',
+      registers,
+      collect() {
+        this.set(liveStats().subscriptions);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.subscriptionConnections,
+      help: 'WebSocket connections open now.',
+      registers,
+      collect() {
+        this.set(liveStats().connections);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.livePollers,
+      help: 'Session pollers running now: one per server with subscribers, however many.',
+      registers,
+      collect() {
+        this.set(liveStats().pollers);
+      },
+    });
     const size = (): number => this.cacheSize();
     new Gauge({
       name: METRIC_NAMES.cacheEntries,
@@ -219,6 +248,11 @@ export class GatewayMetrics {
   /** One entry evicted by the memory layer's store. */
   recordEviction(): void {
     this.cacheEvictions.inc();
+  }
+
+  /** Makes the live gauges read the gateway at scrape time. */
+  watchLive(stats: () => { subscriptions: number; connections: number; pollers: number }): void {
+    this.liveStats = stats;
   }
 
   /** Makes `veeam_graph_cache_entries` read the store at scrape time. */

@@ -19,12 +19,21 @@ import { createAliasLimitRule } from './createAliasLimitRule.js';
 import { createDirectiveLimitRule } from './createDirectiveLimitRule.js';
 import { createRateLimitMiddleware, rejectRateLimited } from './createRateLimitMiddleware.js';
 import { TokenBucketLimiter } from './TokenBucket.js';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { createLiveFeed, type GatewayLiveFeed } from '../sources/live/createLiveFeed.js';
+import { redactSourceErrors } from '../graph/errors/createRedactUpstreamPlugin.js';
+import { SubscriptionGate } from './live/subscriptionGate.js';
+import { createWsTransport } from './live/createWsTransport.js';
+import { createSseHandler } from './live/createSseHandler.js';
+import type { FormattedResult } from './live/redactResult.js';
+import { subscriptionsOverHttpRule } from './subscriptionsOverHttpRule.js';
 import { allowlistAsApqCache, createAllowlistPlugin } from './operations/createAllowlistPlugin.js';
 import { createGraph } from '../graph/createGraph.js';
 import { createFormatError } from '../graph/errors/createFormatError.js';
 import { buildGraphSubgraphSchema } from '../graph/federation/buildGraphSubgraphSchema.js';
 import { createSources } from '../sources/createSources.js';
-import type { ReadPolicy, Source, SourceHealth } from '../upstream/Source.js';
+import type { LiveFeed, ReadPolicy, Source, SourceHealth } from '../upstream/Source.js';
 import { realScheduler, type Scheduler } from '../sources/Scheduler.js';
 import { readPolicyOf } from './readPolicyOf.js';
 import { createCorsMiddleware } from './createCorsMiddleware.js';
@@ -47,7 +56,13 @@ export const GRAPHQL_PATH = '/graphql';
 export interface GatewayGraph {
   typeDefs: DocumentNode;
   resolvers: unknown;
-  createContext(init?: { requestId?: string; logger?: Logger; policy?: ReadPolicy; revealUpstream?: boolean }): object;
+  createContext(init?: {
+    requestId?: string;
+    logger?: Logger;
+    policy?: ReadPolicy;
+    revealUpstream?: boolean;
+    stream?: { queueSize: number; onOverflow(reason: string): void };
+  }): object;
   /** Apollo plugins of the graph (partial-result errors), installed before the server's own. */
   plugins?: readonly unknown[];
   /** Apollo `formatError`; default the graph's `createFormatError`. */
@@ -63,7 +78,11 @@ export type GraphFactory = (options: {
   cursorSecret?: string;
   logger: Logger;
   onLoaderBatch?: (loader: string, size: number) => void;
+  live?: LiveFeed;
 }) => GatewayGraph;
+
+/** Where GraphQL over SSE is served (`graphql-sse`); WebSockets use {@link GRAPHQL_PATH} itself. */
+export const GRAPHQL_STREAM_PATH = `${GRAPHQL_PATH}/stream`;
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -97,6 +116,10 @@ export interface Gateway {
   sources: readonly Source[];
   metrics: GatewayMetrics;
   readiness: Readiness;
+  /** The live feed: one session poller per server, run while subscribers listen. */
+  live: GatewayLiveFeed;
+  /** Subscriptions held now, both transports. */
+  subscriptions(): number;
   logger: Logger;
   /**
    * Re-reads the listener's certificate and key (`listen.tls`) and uses them for new TLS
@@ -203,7 +226,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     });
   };
 
+  const live = createLiveFeed(sources, { scheduler, settings: config.live, logger });
   let apollo: ApolloServer<BaseContext> | undefined;
+  let ws: { close(): Promise<void>; connections(): number } | undefined;
   try {
     const graph = (options.createGraph ?? createGraph)({
       sources,
@@ -213,6 +238,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       ...(config.cursorSecret !== undefined ? { cursorSecret: config.cursorSecret } : {}),
       logger,
       onLoaderBatch: (loader, size) => metrics.recordLoaderBatch(loader, size),
+      live,
     });
 
     const app = express();
@@ -222,12 +248,19 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       : http.createServer(app);
     // Federation: the same graph as an Apollo Federation v2 subgraph (`_service`, `_entities`, `@key`s);
     // everything else below (limits, plugins, routes) is the same in both modes.
-    const schemaOptions = config.federation
-      ? { schema: buildGraphSubgraphSchema({ typeDefs: graph.typeDefs, resolvers: graph.resolvers as object }) }
-      : { typeDefs: graph.typeDefs, resolvers: graph.resolvers as ApolloServerOptions<BaseContext>['resolvers'] };
+    // One executable schema for Apollo (queries) and the subscription transports.
+    const schema: GraphQLSchema = config.federation
+      ? buildGraphSubgraphSchema({ typeDefs: graph.typeDefs, resolvers: graph.resolvers as object })
+      : makeExecutableSchema({ typeDefs: graph.typeDefs, resolvers: graph.resolvers as never });
+    const validationRules = [
+      knownOperationTypesRule,
+      createDepthLimitRule(config.limits.maxDepth),
+      createAliasLimitRule(config.limits.maxAliases),
+      createDirectiveLimitRule(config.limits.maxDirectives),
+    ];
     const ops = config.operations;
     apollo = new ApolloServer<BaseContext>({
-      ...schemaOptions,
+      schema,
       introspection: config.introspection,
       csrfPrevention: true,
       includeStacktraceInErrorResponses: false,
@@ -236,12 +269,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       // A document of more tokens is refused by the parser, before validation: a long enough
       // chain of fragments would otherwise overflow graphql-js's validation stack.
       parseOptions: { maxTokens: config.limits.maxTokens },
-      validationRules: [
-        knownOperationTypesRule,
-        createDepthLimitRule(config.limits.maxDepth),
-        createAliasLimitRule(config.limits.maxAliases),
-        createDirectiveLimitRule(config.limits.maxDirectives),
-      ],
+      validationRules: [...validationRules, subscriptionsOverHttpRule],
       // Trusted documents: hash-only (APQ) requests are answered from the allowlist, and in enforce
       // mode nothing else can be registered; validation errors do not describe the schema to outsiders.
       ...(ops && {
@@ -297,6 +325,55 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     // Cross-origin browsers only when configured: without `cors` no Access-Control-* header is sent.
     if (config.cors !== undefined) app.use(GRAPHQL_PATH, createCorsMiddleware(config.cors));
     app.use(createGraphiqlRouter({ endpoint: GRAPHQL_PATH, examples: options.examples ?? exampleQueries() }));
+
+    // Subscriptions: the same door (credential, scope, rate limit, allowlist, validation rules) per operation.
+    const formatError = graph.formatError ?? createFormatError(logger);
+    const formatResult = (result: FormattedResult, contextValue: unknown): FormattedResult => {
+      if (!result.errors?.length) return result;
+      const formatted = result.errors.map((e) => formatError(e instanceof GraphQLError ? e.toJSON() : e, e));
+      const principal = principalIn(contextValue);
+      return { ...result, errors: principal !== undefined && hasScope(principal, 'admin') ? formatted : redactSourceErrors(formatted) };
+    };
+    const gate = new SubscriptionGate({
+      schema,
+      authenticator,
+      validationRules,
+      maxTokens: config.limits.maxTokens,
+      settings: config.live,
+      rateLimit,
+      logger,
+      createContext: (init) => graph.createContext(init),
+      ...(ops && {
+        allowlisted: (query, principal) => ops.mode === 'log' || hasScope(principal, 'admin') || ops.allowlist.match(query) !== undefined,
+      }),
+      onDenied: (reason) => metrics.recordAccessDenied(reason),
+    });
+    const corsOrigins = new Set(config.cors?.origins ?? []);
+    ws = createWsTransport({
+      server,
+      path: GRAPHQL_PATH,
+      gate,
+      heartbeatMs: config.live.heartbeatMs,
+      // Same origin (the GraphiQL page), a configured CORS origin, or no browser at all.
+      originAllowed: (origin, host) => {
+        if (origin === undefined) return true;
+        if (corsOrigins.has(origin.toLowerCase())) return true;
+        try {
+          return new URL(origin).host === host;
+        } catch {
+          return false;
+        }
+      },
+      formatResult,
+      logger: logger.child({ component: 'ws' }),
+    });
+    metrics.watchLive(() => ({ subscriptions: gate.operations, connections: ws?.connections() ?? 0, pollers: live.stats().filter((p) => p.active).length }));
+    app.use(
+      GRAPHQL_STREAM_PATH,
+      createAuthMiddleware(authenticator, 'read', onAuthFailure),
+      express.json({ limit: MAX_REQUEST_BODY_BYTES }),
+      createSseHandler({ gate, formatResult, logger: logger.child({ component: 'sse' }) }),
+    );
     app.use(
       GRAPHQL_PATH,
       // Before the body is parsed: a caller without credentials costs no JSON parsing.
@@ -354,6 +431,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       closing ??= (async () => {
         logger.info('gateway shutting down');
         readiness.markClosing();
+        live.close();
+        await ws?.close();
         try {
           // Drains HTTP: stops accepting, lets in-flight requests finish (bounded), closes sockets.
           await apollo?.stop();
@@ -379,8 +458,23 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         return false;
       }
     };
-    return { url, graphqlUrl: `${url}${GRAPHQL_PATH}`, graphiqlUrl: `${url}${GRAPHIQL_PATH}`, server, sources, metrics, readiness, logger, reloadTls, close };
+    return {
+      url,
+      graphqlUrl: `${url}${GRAPHQL_PATH}`,
+      graphiqlUrl: `${url}${GRAPHIQL_PATH}`,
+      server,
+      sources,
+      metrics,
+      readiness,
+      live,
+      subscriptions: () => gate.operations,
+      logger,
+      reloadTls,
+      close,
+    };
   } catch (err) {
+    live.close();
+    await ws?.close().catch(() => undefined);
     await apollo?.stop().catch(() => undefined);
     await closeSources();
     throw err;

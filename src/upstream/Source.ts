@@ -401,5 +401,22 @@ export interface Source {
   close(): Promise<void>;
 }
 
+/**
+ * A change of one server's restore sessions, as the live poller saw it (`src/sources/live`):
+ * `STARTED` (a session new since the last poll), `UPDATED` (a running session's fields changed;
+ * `changed` names them as the record does), `FINISHED` (it stopped, with its result); or the server
+ * going down (`SOURCE_DOWN`, with the error) and coming back (`SOURCE_UP`).
+ */
+export type LiveEvent =
+  | { type: 'STARTED' | 'UPDATED' | 'FINISHED'; source: string; session: RestoreSessionRecord; changed: readonly string[]; at: number }
+  | { type: 'SOURCE_DOWN'; source: string; error: Error; at: number }
+  | { type: 'SOURCE_UP'; source: string; at: number };
+
+/** Live session changes of the configured servers: one poller per server, however many listeners. */
+export interface LiveFeed {
+  /** Listens to these servers' changes; a server's poller starts with its first listener and stops after its last. Returns the stop function. */
+  listen(sources: readonly string[], listener: (event: LiveEvent) => void): () => void;
+}
+
 // Times in records are wire text; these read them the same way for every kind.
 export { toDateTime, wireTimeMs } from './wireTime.js';

@@ -117,7 +117,7 @@ describe('API keys', () => {
       const full = await readyz(h, bearer(ADMIN_KEY));
       expect(full.body.sources.find((s) => s.name === failed)?.lastError?.message).toContain('/api/query');
     } finally {
-      failing.faults.set({});
+      failing.faults.clear();
     }
   });
 

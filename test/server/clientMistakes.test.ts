@@ -32,8 +32,6 @@ describe('client mistakes get client-error codes, before any upstream call', () 
   it.each([
     ['mutation { x }', 'mutation', 'Mutation'],
     ['mutation { __typename }', 'mutation', 'Mutation'],
-    ['subscription { x }', 'subscription', 'Subscription'],
-    ['subscription OnSession { restoreSessions { nodes { id } } }', 'subscription', 'Subscription'],
   ])('%s: GRAPHQL_VALIDATION_FAILED, HTTP 400 (the schema has no %s type)', async (query, operation, type) => {
     const before = upstreamRequests(h);
     const r = await h.gql(query);
@@ -49,6 +47,17 @@ describe('client mistakes get client-error codes, before any upstream call', () 
     expect(upstreamRequests(h)).toEqual(before);
     // A client mistake is not a gateway bug: nothing is logged as masked.
     expect(h.lines.filter((l) => l.msg === 'unexpected error, masked for the client')).toEqual([]);
+  });
+
+  it('a subscription over HTTP is GRAPHQL_VALIDATION_FAILED, HTTP 400, saying where subscriptions run', async () => {
+    const before = upstreamRequests(h);
+    const r = await h.gql('subscription OnSession { restoreSessionChanged { type } }');
+    expect(r.status).toBe(400);
+    expect(r.body.errors?.map((e) => e.message)).toEqual([
+      'Subscriptions run over WebSocket (graphql-transport-ws) on /graphql, or Server-Sent Events (graphql-sse) on /graphql/stream; not over HTTP POST or GET.',
+    ]);
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(upstreamRequests(h)).toEqual(before);
   });
 
   it('a mutation sent by GET is the same validation error', async () => {

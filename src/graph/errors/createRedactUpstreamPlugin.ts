@@ -9,6 +9,11 @@ function isSourceError(error: GraphQLFormattedError): error is GraphQLFormattedE
   return typeof ext?.source === 'string' && typeof ext.code === 'string' && PUBLIC_SOURCE_CODES.has(ext.code);
 }
 
+/** The errors of a response with every source error's message reduced to `<server>: <code>`. */
+export function redactSourceErrors<E extends GraphQLFormattedError>(errors: readonly E[]): E[] {
+  return errors.map((e) => (isSourceError(e) ? { ...e, message: redactedSourceMessage(e.extensions.source, e.extensions.code) } : e));
+}
+
 /**
  * For a caller that may not see upstream details (`GraphContext.revealUpstream` false), rewrites
  * the message of every source error in the response's `errors` to `<server>: <code>`. The
@@ -23,7 +28,7 @@ export function createRedactUpstreamPlugin(): ApolloServerPlugin<GraphContext> {
           if (contextValue.revealUpstream !== false || response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           if (!result.errors?.length) return;
-          result.errors = result.errors.map((e) => (isSourceError(e) ? { ...e, message: redactedSourceMessage(e.extensions.source, e.extensions.code) } : e));
+          result.errors = redactSourceErrors(result.errors);
         },
       };
     },

@@ -1,0 +1,71 @@
+import type { GraphContext } from '../GraphContext.js';
+import type { RestoreSessionChangeParent } from '../mappers.js';
+import type { LiveEvent } from '../../upstream/Source.js';
+
+/** Events queued for a client when the transport sets no bound. */
+export const DEFAULT_QUEUE_SIZE = 256;
+
+/**
+ * The events of `sources` as one subscription's async iterator: the listener registered on the
+ * gateway's live feed pushes into a bounded queue, the transport pulls. Each pulled event renews
+ * the context (a request of its own), then passes `keep` (the subscriber's filter, in memory;
+ * it may read, e.g. a session's organization). A client that falls `queueSize` events behind is
+ * cut off: its listener leaves, the transport is told (`stream.onOverflow`: it closes that
+ * connection) and the iterator ends. Nothing else is affected: other subscribers have queues of
+ * their own, and the poller never waits for a client.
+ */
+export function liveStream(
+  context: GraphContext,
+  sources: readonly string[],
+  keep: (event: LiveEvent) => boolean | Promise<boolean>,
+): AsyncIterableIterator<RestoreSessionChangeParent> {
+  const limit = context.stream?.queueSize ?? DEFAULT_QUEUE_SIZE;
+  const queue: LiveEvent[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    stop();
+    queue.length = 0;
+    wake?.();
+  };
+  const stop = context.live!.listen(sources, (event) => {
+    if (ended) return;
+    if (queue.length >= limit) {
+      end();
+      context.stream?.onOverflow(`slow consumer: more than ${limit} events waiting`);
+      return;
+    }
+    queue.push(event);
+    wake?.();
+  });
+
+  const iterator: AsyncIterableIterator<RestoreSessionChangeParent> = {
+    async next() {
+      for (;;) {
+        const event = queue.shift();
+        if (event !== undefined) {
+          context.renew();
+          if (!(await keep(event))) continue;
+          return { done: false, value: { event, source: context.sourceByName.get(event.source)! } };
+        }
+        if (ended) return { done: true, value: undefined };
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    },
+    async return() {
+      end();
+      return { done: true, value: undefined };
+    },
+    async throw(err: unknown) {
+      end();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema, type ValidationRule } from 'graphql';
+import type { Logger } from 'pino';
+import type { LiveSettings } from '../../sources/live/liveDefaults.js';
+import type { Authenticator } from '../auth/createAuthenticator.js';
+import { hasScope, withPrincipal, type Principal } from '../auth/Principal.js';
+import type { TokenBucketLimiter } from '../TokenBucket.js';
+
+/** A subscription transport's connection, as the gate sees it. */
+export interface GateConnection {
+  /** Operations this connection holds now. */
+  operations: number;
+  /** Closes the connection with a reason the client can read (the slow-consumer cut-off). */
+  close(reason: string): void;
+}
+
+/** What one GraphQL-over-WebSocket/SSE operation carries. */
+export interface OperationPayload {
+  query: string;
+  variables?: Record<string, unknown> | null | undefined;
+  operationName?: string | null | undefined;
+}
+
+export interface SubscriptionGateOptions {
+  schema: GraphQLSchema;
+  authenticator: Authenticator;
+  /** The same validation rules as `/graphql` (depth, aliases, directives). */
+  validationRules: readonly ValidationRule[];
+  /** `limits.maxTokens`. */
+  maxTokens: number;
+  settings: LiveSettings;
+  rateLimit: TokenBucketLimiter | undefined;
+  logger: Logger;
+  /** The graph's context for one operation. */
+  createContext(init: { requestId: string; logger: Logger; revealUpstream: boolean; stream: { queueSize: number; onOverflow(reason: string): void } }): object;
+  /** Refuses a document outside the allowlist (trusted documents), or undefined when there is none. */
+  allowlisted?: (query: string, principal: Principal) => boolean;
+  /** Counts a refusal (`veeam_graph_access_denied_total`). */
+  onDenied?: (reason: 'forbidden' | 'rate_limited' | 'invalid_credentials' | 'not_in_allowlist') => void;
+}
+
+const refusal = (message: string, code: string): GraphQLError[] => [new GraphQLError(message, { extensions: { code } })];
+
+/**
+ * The door of both subscription transports, per operation: the credential is checked again (a
+ * token may have expired since the connection was made), the `read` scope, the rate limit, the
+ * limits per connection and per gateway, the allowlist, the same validation rules as `/graphql`;
+ * then the graph's context for the operation, whose queue overflow closes the connection.
+ */
+export class SubscriptionGate {
+  private active = 0;
+
+  constructor(private readonly options: SubscriptionGateOptions) {}
+
+  /** Operations held by every connection of both transports. */
+  get operations(): number {
+    return this.active;
+  }
+
+  /**
+   * Prepares one operation: its execution arguments, or the errors that refuse it. Call `release`
+   * exactly once when an accepted operation ends.
+   */
+  async prepare(
+    credential: string | undefined,
+    payload: OperationPayload,
+    connection: GateConnection,
+  ): Promise<{ ok: true; args: ExecutionArgs; principal: Principal; release(): void } | { ok: false; errors: GraphQLError[] }> {
+    const o = this.options;
+    const outcome = await o.authenticator.authenticate(credential);
+    if (!outcome.ok) {
+      o.onDenied?.('invalid_credentials');
+      return { ok: false, errors: refusal('Invalid or expired credentials.', 'UNAUTHENTICATED') };
+    }
+    const principal = outcome.principal;
+    if (!hasScope(principal, 'read')) {
+      o.onDenied?.('forbidden');
+      return { ok: false, errors: refusal('These credentials lack the "read" scope.', 'FORBIDDEN') };
+    }
+    if (o.rateLimit !== undefined) {
+      const key = principal.via === 'anonymous' ? 'anonymous' : principal.id;
+      const decision = o.rateLimit.take(key);
+      if (!decision.allowed) {
+        o.onDenied?.('rate_limited');
+        return {
+          ok: false,
+          errors: [
+            new GraphQLError(`Too many requests; retry after ${decision.retryAfterS} s.`, {
+              extensions: { code: 'RATE_LIMITED', retryAfterS: decision.retryAfterS },
+            }),
+          ],
+        };
+      }
+    }
+    if (connection.operations >= o.settings.maxSubscriptionsPerConnection) {
+      return {
+        ok: false,
+        errors: refusal(
+          `At most ${o.settings.maxSubscriptionsPerConnection} operations per connection (live.maxSubscriptionsPerConnection).`,
+          'TOO_MANY_SUBSCRIPTIONS',
+        ),
+      };
+    }
+    if (this.active >= o.settings.maxSubscriptions) {
+      return {
+        ok: false,
+        errors: refusal(
+          `The gateway holds its maximum of ${o.settings.maxSubscriptions} subscriptions (live.maxSubscriptions); retry later.`,
+          'TOO_MANY_SUBSCRIPTIONS',
+        ),
+      };
+    }
+    if (o.allowlisted !== undefined && !o.allowlisted(payload.query, principal)) {
+      o.onDenied?.('not_in_allowlist');
+      return { ok: false, errors: refusal('Operation not in the allowlist (operations.allowlist).', 'PERSISTED_QUERY_NOT_IN_LIST') };
+    }
+    let document;
+    try {
+      document = parse(payload.query, { maxTokens: o.maxTokens });
+    } catch (err) {
+      return { ok: false, errors: [new GraphQLError((err as GraphQLError).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+    }
+    const invalid = validate(o.schema, document, [...specifiedRules, ...o.validationRules]);
+    if (invalid.length > 0)
+      return { ok: false, errors: invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) };
+
+    const requestId = randomUUID();
+    const logger = o.logger.child({ requestId, principal: principal.id });
+    const contextValue = withPrincipal(
+      o.createContext({
+        requestId,
+        logger,
+        revealUpstream: hasScope(principal, 'admin'),
+        stream: { queueSize: o.settings.queueSize, onOverflow: (reason) => connection.close(reason) },
+      }),
+      principal,
+    );
+    this.active++;
+    let released = false;
+    return {
+      ok: true,
+      principal,
+      args: { schema: o.schema, document, contextValue, variableValues: payload.variables ?? undefined, operationName: payload.operationName ?? undefined },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.active--;
+      },
+    };
+  }
+}
