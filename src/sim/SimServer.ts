@@ -52,6 +52,36 @@ export interface SimServerOptions {
   onExpireAll?: () => void;
   /** Extra fields for `GET /_sim/stats`. */
   extraStats?: () => Record<string, unknown>;
+  /** The world behind `/_sim/world…`; it is advanced to its clock's now before every API request. */
+  world?: SimWorldControl;
+}
+
+/**
+ * A simulated world as the `/_sim/world` routes see it (src/sim/world/liveWorld.ts implements it).
+ * Bodies arrive parsed but unchecked; a method throws SimControlError for a bad one.
+ */
+export interface SimWorldControl {
+  /** Brings the world up to its clock's now. */
+  advance(): void;
+  /** `GET /_sim/world`. */
+  describe(): unknown;
+  /** `POST /_sim/world/sessions`: answered with 201. */
+  startSession(body: unknown): unknown;
+  /** `POST /_sim/world/sessions/{id}/finish`. */
+  finish(id: string, body: unknown): unknown;
+  /** `POST /_sim/world/advance`. */
+  advanceClock(body: unknown): unknown;
+}
+
+/** A refused control call: its HTTP status and a message for the `{"error"}` body. */
+export class SimControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SimControlError';
+  }
 }
 
 /** The path prefix of the simulator's own control surface; no Veeam API uses it. */
@@ -187,6 +217,7 @@ export class SimServer {
       return;
     }
 
+    this.options.world?.advance();
     const response = await handler.handle(simReq);
     record(response.status, action ? faultName(action) : undefined);
     if (action && 'malformed' in action) {
@@ -218,14 +249,11 @@ export class SimServer {
     res.end();
   }
 
-  /** `/_sim/stats`, `/_sim/stats/reset`, `/_sim/faults`, `/_sim/expire`, `/_sim/log`. */
+  /** `/_sim/stats`, `/_sim/stats/reset`, `/_sim/faults`, `/_sim/expire`, `/_sim/log`, `/_sim/world…`. Never logged. */
   private control(req: SimRequest): SimResponse {
-    const json = (status: number, value: unknown): SimResponse => ({
-      status,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: JSON.stringify(value),
-    });
-    const route = `${req.method} ${req.path.replace(/\/+$/, '')}`;
+    const path = req.path.replace(/\/+$/, '');
+    const route = `${req.method} ${path}`;
+    if (path === `${SIM_PREFIX}/world` || path.startsWith(`${SIM_PREFIX}/world/`)) return this.worldControl(req, route);
     switch (route) {
       case `GET ${SIM_PREFIX}/stats`:
         return json(200, { ...this.log.stats(), ...this.options.extraStats?.() });
@@ -258,6 +286,43 @@ export class SimServer {
         return json(404, { error: `unknown simulator control route ${route}` });
     }
   }
+
+  /** `GET /_sim/world`, `POST /_sim/world/sessions`, `POST /_sim/world/sessions/{id}/finish`, `POST /_sim/world/advance`. */
+  private worldControl(req: SimRequest, route: string): SimResponse {
+    const world = this.options.world;
+    if (!world) return json(404, { error: `this simulator has no world control (${route})` });
+    const body = (): unknown => {
+      if (req.body.length === 0) return {};
+      try {
+        return JSON.parse(req.body.toString('utf8'));
+      } catch (err) {
+        throw new SimControlError(400, `the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    try {
+      if (route === `GET ${SIM_PREFIX}/world`) return json(200, world.describe());
+      if (route === `POST ${SIM_PREFIX}/world/sessions`) return json(201, world.startSession(body()));
+      if (route === `POST ${SIM_PREFIX}/world/advance`) return json(200, world.advanceClock(body()));
+      const finish = /^POST \/_sim\/world\/sessions\/([^/]+)\/finish$/.exec(route);
+      if (finish) {
+        let id: string;
+        try {
+          id = decodeURIComponent(finish[1]!);
+        } catch {
+          return json(400, { error: `the session id ${finish[1]} is not valid percent-encoding` });
+        }
+        return json(200, world.finish(id, body()));
+      }
+      return json(404, { error: `unknown simulator control route ${route}` });
+    } catch (err) {
+      if (err instanceof SimControlError) return json(err.status, { error: err.message });
+      throw err;
+    }
+  }
+}
+
+function json(status: number, value: unknown): SimResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(value) };
 }
 
 function faultName(action: FaultAction): string {

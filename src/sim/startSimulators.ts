@@ -10,6 +10,7 @@ import type { TlsMaterial } from './SimServer.js';
 import { VboSimulator } from './vbo/VboSimulator.js';
 import type { VboApiVersion } from './vbo/VboSimulator.js';
 import { generateEmWorld, generateVboWorld } from './world/generateWorld.js';
+import { EmLiveWorld, VboLiveWorld, resolveLiveOptions } from './world/liveWorld.js';
 import type { EmServerWorld, VboServerWorld, WorldOptions } from './world/types.js';
 import { Random } from './Random.js';
 
@@ -34,15 +35,21 @@ interface SimulatedServerBase {
 
 export interface SimulatedEm extends SimulatedServerBase {
   kind: 'enterprise-manager';
+  /** The data, mutated in place as the clock moves (up to date after a request or `live.advance()`). */
   world: EmServerWorld;
   sim: EmSimulator;
+  /** The world's motion and its controls (`/_sim/world` in code). */
+  live: EmLiveWorld;
 }
 
 export interface SimulatedVbo extends SimulatedServerBase {
   kind: 'microsoft365';
   apiVersion: VboApiVersion;
+  /** The data, mutated in place as the clock moves (up to date after a request or `live.advance()`). */
   world: VboServerWorld;
   sim: VboSimulator;
+  /** The world's motion and its controls (`/_sim/world` in code). */
+  live: VboLiveWorld;
 }
 
 export type SimulatedServer = SimulatedEm | SimulatedVbo;
@@ -57,6 +64,11 @@ export interface StartSimulatorsOptions {
   seed?: number | string;
   /** Serve HTTPS with one self-signed certificate for all servers. Default false. */
   tls?: boolean;
+  /**
+   * Every server's time: logon/token expiry, and the world, whose history ends at the clock's now at
+   * start (unless `world.now` says otherwise) and which moves as the clock moves (`world.live`).
+   * Default: the system clock. A ManualClock moves only when told (also by `POST /_sim/world/advance`).
+   */
   clock?: Clock;
   /** Fault knobs applied to every server at start (each server gets its own independent copy). */
   faults?: FaultOptions;
@@ -64,11 +76,16 @@ export interface StartSimulatorsOptions {
   emSessionTimeoutMs?: number;
   /** Lifetime of VB365 access tokens, seconds. Default 3600. */
   vboTokenLifetimeSec?: number;
+  /** World options; `live` (default off: a still world) see LiveWorldOptions; `now` defaults to the clock's now at start. */
   world?: Omit<WorldOptions, 'seed' | 'sessionsPerServer'>;
   host?: string;
 }
 
 export interface Simulators {
+  /** The clock every server runs on (the one given, else the system clock). */
+  clock: Clock;
+  /** Where every world's generated history ends, epoch ms. */
+  anchor: number;
   servers: SimulatedServer[];
   em: SimulatedEm[];
   vbo: SimulatedVbo[];
@@ -84,20 +101,44 @@ export interface SimulatorsDescription {
 }
 
 const DEFAULT_VBO_VERSIONS: VboApiVersion[] = ['v8', 'v6'];
+/**
+ * Worlds stand still unless `world.live` asks: suites on the system clock compare a world read at one
+ * moment with answers given later (test/graph/filters), and some step a ManualClock expecting nothing
+ * but expiry to change (test/graph/vboTotals). The demo asks for `live: true`.
+ */
+const LIVE_BY_DEFAULT = false;
 
 /** Starts EM and VB365 simulators on free loopback ports, each with its own world, log and faults. */
 export async function startSimulators(options: StartSimulatorsOptions = {}): Promise<Simulators> {
   const seed = options.seed ?? 1;
   const clock = options.clock ?? systemClock;
-  const worldOptions: WorldOptions = { ...options.world, seed, sessionsPerServer: options.sessionsPerServer ?? 300 };
+  const given = options.world?.now;
+  const anchor = given === undefined ? clock.now() : typeof given === 'number' ? given : Date.parse(given);
+  if (!Number.isFinite(anchor)) throw new Error(`world.now: not a date: ${String(given)}`);
+  const live = resolveLiveOptions(options.world?.live, LIVE_BY_DEFAULT);
+  const worldOptions: WorldOptions = { ...options.world, now: anchor, seed, sessionsPerServer: options.sessionsPerServer ?? 300 };
   const versions = resolveVersions(options.vbo);
   const tls = options.tls ? await selfSignedCertificate() : undefined;
   const credentials = new Random(`credentials:${seed}`);
   const started: SimulatedServer[] = [];
   /** One HTTP server per simulated API, with its own faults (seeded per server) and log. */
-  const serve = async (sim: EmSimulator | VboSimulator, log: RequestLog, name: string, extraStats: () => Record<string, unknown>) => {
+  const serve = async (
+    sim: EmSimulator | VboSimulator,
+    log: RequestLog,
+    name: string,
+    extraStats: () => Record<string, unknown>,
+    world: EmLiveWorld | VboLiveWorld,
+  ) => {
     const faults = new Faults(options.faults ?? {}, `${seed}:${name}`);
-    const server = new SimServer({ handler: sim, log, faults, ...hostAndTls(options.host, tls), onExpireAll: () => sim.expireAll(), extraStats });
+    const server = new SimServer({
+      handler: sim,
+      log,
+      faults,
+      ...hostAndTls(options.host, tls),
+      onExpireAll: () => sim.expireAll(),
+      extraStats,
+      world: world.control,
+    });
     const baseUrl = await server.listen();
     return { baseUrl, log, faults, hangingRequests: () => server.hangingRequests, expireAll: () => sim.expireAll(), close: () => server.close() };
   };
@@ -117,8 +158,9 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
         clock,
         ...(options.emSessionTimeoutMs ? { sessionTimeoutMs: options.emSessionTimeoutMs } : {}),
       });
-      const served = await serve(sim, log, name, () => ({ activeSessions: sim.activeSessions() }));
-      started.push({ kind: 'enterprise-manager', name, url: `${served.baseUrl}/api`, username, password, world, sim, ...served });
+      const liveWorld = new EmLiveWorld(world, { clock, seed, anchor, live, onChange: () => sim.changed() });
+      const served = await serve(sim, log, name, () => ({ activeSessions: sim.activeSessions() }), liveWorld);
+      started.push({ kind: 'enterprise-manager', name, url: `${served.baseUrl}/api`, username, password, world, sim, live: liveWorld, ...served });
     }
     for (let i = 1; i <= versions.length; i++) {
       const name = `m365-${i}`;
@@ -137,8 +179,17 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
         ...(options.vboTokenLifetimeSec ? { tokenLifetimeSec: options.vboTokenLifetimeSec } : {}),
         ...(options.world?.quirks ? { quirks: options.world.quirks } : {}),
       });
-      const served = await serve(sim, log, name, () => ({ activeTokens: sim.activeTokens() }));
-      started.push({ kind: 'microsoft365', name, url: served.baseUrl, apiVersion, username, password, world, sim, ...served });
+      const liveWorld = new VboLiveWorld(world, {
+        clock,
+        seed,
+        anchor,
+        live,
+        apiVersion,
+        onChange: () => sim.changed(),
+        ...(options.world?.quirks ? { quirks: options.world.quirks } : {}),
+      });
+      const served = await serve(sim, log, name, () => ({ activeTokens: sim.activeTokens() }), liveWorld);
+      started.push({ kind: 'microsoft365', name, url: served.baseUrl, apiVersion, username, password, world, sim, live: liveWorld, ...served });
     }
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.close()));
@@ -146,6 +197,8 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   }
 
   return {
+    clock,
+    anchor,
     servers: started,
     em: started.filter((s): s is SimulatedEm => s.kind === 'enterprise-manager'),
     vbo: started.filter((s): s is SimulatedVbo => s.kind === 'microsoft365'),

@@ -31,8 +31,10 @@ describe('request budget (issue 5)', () => {
   let h: GraphHarness;
   let naive: GraphHarness;
   beforeAll(async () => {
-    h = await startGraph();
-    naive = await startGraph({ graph: { loaders: naiveLoaders } });
+    // One anchor for both worlds: they are compared page for page.
+    const world = { now: '2026-11-01T00:00:00Z' };
+    h = await startGraph({ sims: { world } });
+    naive = await startGraph({ sims: { world }, graph: { loaders: naiveLoaders } });
   });
   afterAll(async () => {
     await h?.close();

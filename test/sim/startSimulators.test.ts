@@ -63,10 +63,12 @@ describe('startSimulators', () => {
     expect((await fetch(`${em.url}/backupServers`, { headers: { 'x-restsvcsessionid': token } })).status).toBe(401);
   });
 
-  it('serves the same world, byte for byte but for its own address, for the same seed', async () => {
-    const a = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 40, seed: 5 });
-    const b = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 40, seed: 5 });
+  it('serves the same world, byte for byte but for its own address, for the same seed and clock', async () => {
+    // The world is anchored at its clock's now at start: two starts on the system clock differ by the ms between them.
+    const a = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 40, seed: 5, clock: new ManualClock('2026-11-01T00:00:00Z') });
+    const b = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 40, seed: 5, clock: new ManualClock('2026-11-01T00:00:00Z') });
     try {
+      expect(a.anchor).toBe(Date.parse('2026-11-01T00:00:00Z'));
       expect(JSON.stringify(b.em[0]!.world)).toBe(JSON.stringify(a.em[0]!.world));
       const emPage = async (s: typeof a): Promise<string> => {
         const em = s.em[0]!;

@@ -178,6 +178,11 @@ export class VboSimulator implements SimHandler {
     return session;
   }
 
+  /** Call after adding or editing world records in place (the live world does), so the indexes are rebuilt. */
+  changed(): void {
+    this.index.touch();
+  }
+
   // ---------------------------------------------------------------- routing
 
   /**

@@ -34,8 +34,8 @@ const ORG_NAMES = [
   'alpineski',
   'cohovineyard',
 ];
-const USERS = ['jdoe', 'asmith', 'mgarcia', 'lchen', 'pkowalski', 'svc-restore', 'administrator', 'okeefe'];
-const REASONS = ['User request', 'Accidental deletion', 'Ticket INC-20431', 'Legal hold review', 'Mailbox migration check', '', 'Ransomware drill'];
+export const USERS = ['jdoe', 'asmith', 'mgarcia', 'lchen', 'pkowalski', 'svc-restore', 'administrator', 'okeefe'];
+export const REASONS = ['User request', 'Accidental deletion', 'Ticket INC-20431', 'Legal hold review', 'Mailbox migration check', '', 'Ransomware drill'];
 
 function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
@@ -191,7 +191,7 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
           ['Warning', 9],
           ['Failed', 6],
         ] as const);
-    restoreSessions[i] = {
+    const session: EmRestoreSession = {
       id: rs.guid(),
       name: flr ? `FLR_[${vm}]@${emNameTime(t)}` : `${vm}@${emNameTime(t)}`,
       jobType: flr ? 'FileLevelRestore' : 'RestoreVm',
@@ -211,6 +211,16 @@ export function generateEmWorld(name: string, options: WorldOptions = {}): EmSer
       backupServer: s,
       vmRestorePoint: pointIndex,
     };
+    // The history ends at the anchor: a session whose drawn end lies after it is still running then
+    // (decided after all draws, so the random stream, and with it the rest of the world, is unchanged).
+    if (session.endTime !== undefined && session.endTime > now) {
+      const end = session.endTime;
+      delete session.endTime;
+      session.state = 'Working';
+      session.result = 'None';
+      session.progress = Math.min(99, Math.max(1, Math.floor((100 * (now - t)) / (end - t))));
+    }
+    restoreSessions[i] = session;
   }
 
   return { name, backupServers, backups, restorePoints, vmRestorePoints, restoreSessions };
@@ -321,7 +331,7 @@ export function generateVboWorld(name: string, options: WorldOptions & { apiVers
     const failed = rs.bool(0.1) ? rs.int(1, Math.max(1, Math.floor(items / 10))) : 0;
     const kind = { Vex: 'Exchange', Veod: 'OneDrive', Vesp: 'SharePoint', Vet: 'Teams' }[type];
     const sessionName = type === 'Vet' && quirks.emptyTeamsNames ? '' : `${kind} restore ${org.name} ${emNameTime(t)}`;
-    restoreSessions[i] = {
+    const session: VboRestoreSession = {
       id: rs.guid(),
       name: sessionName,
       organization: o,
@@ -350,6 +360,15 @@ export function generateVboWorld(name: string, options: WorldOptions & { apiVers
       eventCount: rs.int(1, 40),
       eTag: rs.int(1, 1_000_000),
     };
+    // The history ends at the anchor (see generateEmWorld); decided after all draws.
+    if (session.endTime !== undefined && session.endTime > now) {
+      delete session.endTime;
+      session.state = 'Working';
+      session.result = 'Success';
+    }
+    // A running session has the events that started by the anchor, none from after it.
+    if (session.state === 'Working') session.eventCount = new VboEventTimeline(session.id, t).startedBy(now);
+    restoreSessions[i] = session;
   }
 
   const rsv = root.fork('service');
@@ -363,16 +382,41 @@ export function generateVboWorld(name: string, options: WorldOptions & { apiVers
   };
 }
 
-/** The events of one session, generated from its id so they are the same on every call. */
-export function vboSessionEvents(session: VboRestoreSession): VboRestoreSessionEvent[] {
-  const r = new Random(`events:${session.id}`);
-  const events: VboRestoreSessionEvent[] = [];
-  let t = session.creationTime + 2_000;
-  for (let i = 0; i < session.eventCount; i++) {
-    const running = session.state === 'Working' && i === session.eventCount - 1;
+const EVENT_ITEMS = ['Inbox', 'Q3 report.xlsx', 'Project plan.docx', 'General', 'Calendar', 'Contracts', 'IMG_2041.jpg'] as const;
+
+/** One event's draws, before the session's state decides its status and end. */
+interface RawEvent {
+  start: number;
+  ms: number;
+  item: string;
+  id: string;
+  type: VboRestoreSessionEvent['type'];
+  status: VboRestoreSessionEvent['status'];
+  itemType: string;
+  itemSizeBytes: number;
+}
+
+/**
+ * The endless, seeded sequence of a session's events: event i is the same whatever the session's
+ * state or event count, so an event, once emitted, stays what it was (only a running one ends).
+ */
+class VboEventStream {
+  private readonly r: Random;
+  private t: number;
+
+  constructor(sessionId: string, creationTime: number) {
+    this.r = new Random(`events:${sessionId}`);
+    this.t = creationTime + 2_000;
+  }
+
+  next(): RawEvent {
+    const r = this.r;
     const ms = r.int(40, 90_000);
-    const item = r.pick(['Inbox', 'Q3 report.xlsx', 'Project plan.docx', 'General', 'Calendar', 'Contracts', 'IMG_2041.jpg']);
-    events.push({
+    const item = r.pick(EVENT_ITEMS);
+    const event: RawEvent = {
+      start: this.t,
+      ms,
+      item,
       id: r.guid(),
       type: r.weighted([
         ['Restore', 50],
@@ -381,27 +425,80 @@ export function vboSessionEvents(session: VboRestoreSession): VboRestoreSessionE
         ['Export', 10],
         ['Send', 5],
       ] as const),
-      status: running
-        ? 'Running'
-        : r.weighted([
-            ['Success', 88],
-            ['Warning', 6],
-            ['Failed', 4],
-            ['Skipped', 2],
-          ] as const),
-      startTime: t,
-      ...(running ? {} : { endTime: t + ms }),
-      duration: formatDuration(ms),
-      title: `Item ${i + 1}`,
-      message: `Processing ${item}`,
-      order: i,
-      itemName: item,
+      status: r.weighted([
+        ['Success', 88],
+        ['Warning', 6],
+        ['Failed', 4],
+        ['Skipped', 2],
+      ] as const),
       itemType: r.pick(['Folder', 'Item', 'Document', 'Channel']),
       itemSizeBytes: r.int(0, 50_000_000),
+    };
+    this.t += ms + r.int(0, 5_000);
+    return event;
+  }
+}
+
+/** When a session's events start and end, as vboSessionEvents generates them; extended on demand. */
+export class VboEventTimeline {
+  private readonly stream: VboEventStream;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  constructor(sessionId: string, creationTime: number) {
+    this.stream = new VboEventStream(sessionId, creationTime);
+  }
+
+  /** How many events have started by `time` (inclusive). */
+  startedBy(time: number): number {
+    while (this.starts.length === 0 || this.starts[this.starts.length - 1]! <= time) {
+      const e = this.stream.next();
+      this.starts.push(e.start);
+      this.ends.push(e.start + e.ms);
+    }
+    let n = this.starts.length;
+    while (n > 0 && this.starts[n - 1]! > time) n--;
+    return n;
+  }
+
+  /** How many of the first `count` events have ended by `time` (inclusive). */
+  endedBy(count: number, time: number): number {
+    this.startedBy(time);
+    let n = 0;
+    for (let i = 0; i < count && i < this.ends.length; i++) if (this.ends[i]! <= time) n++;
+    return n;
+  }
+}
+
+/**
+ * The events of one session, generated from its id so they are the same on every call. The last
+ * event of a working session is `Running` (with `eventsAsOf`, only while it has not ended by then).
+ */
+export function vboSessionEvents(session: VboRestoreSession): VboRestoreSessionEvent[] {
+  const stream = new VboEventStream(session.id, session.creationTime);
+  const asOf = session.eventsAsOf;
+  const events: VboRestoreSessionEvent[] = [];
+  for (let i = 0; i < session.eventCount; i++) {
+    const e = stream.next();
+    const running = session.state === 'Working' && i === session.eventCount - 1 && (asOf === undefined || asOf < e.start + e.ms);
+    const end = asOf === undefined ? e.start + e.ms : Math.max(e.start, Math.min(e.start + e.ms, asOf));
+    const elapsed = running ? (asOf === undefined ? e.ms : Math.max(0, asOf - e.start)) : end - e.start;
+    events.push({
+      id: e.id,
+      type: e.type,
+      status: running ? 'Running' : e.status,
+      startTime: e.start,
+      ...(running ? {} : { endTime: end }),
+      duration: formatDuration(elapsed),
+      title: `Item ${i + 1}`,
+      message: `Processing ${e.item}`,
+      order: i,
+      itemName: e.item,
+      itemType: e.itemType,
+      itemSizeBytes: e.itemSizeBytes,
       source: session.scopeName,
       target: session.scopeName,
     });
-    t += ms + r.int(0, 5_000);
   }
   return events;
 }

@@ -119,6 +119,13 @@ export interface VboRestoreSession {
   /** Events are generated on demand from the session's seed; this is how many it has. */
   eventCount: number;
   eTag: number;
+  /**
+   * Set on sessions the live world drives (src/sim/world/liveWorld.ts): the instant their events are
+   * seen at. An event still going at it is `Running` while the session works; once the session has
+   * stopped, an event ends at the latest at this instant. Absent: the last event of a working
+   * session is `Running` (the static world).
+   */
+  eventsAsOf?: number;
 }
 
 export interface VboRestoreSessionEvent {
@@ -157,15 +164,36 @@ export interface WorldQuirks {
   emptyTeamsNames?: boolean;
 }
 
+/** How a simulated world moves as its clock moves (src/sim/world/liveWorld.ts). */
+export interface LiveWorldOptions {
+  /**
+   * New restore sessions per hour and server, started at seeded instants (a Poisson process drawn per
+   * fixed minute of the clock). Default 15 (the demo's five servers: one new session every ~48 s).
+   * 0: no session starts by itself; running ones still progress and finish.
+   */
+  sessionsPerHour?: number;
+  /** Mean planned duration of a session, ms; each is uniform in 0.5..1.5 times it. Default 120_000 (1-3 minutes). */
+  meanDurationMs?: number;
+}
+
 export interface WorldOptions {
   seed?: number | string;
   /** Restore sessions per server. Default 300. */
   sessionsPerServer?: number;
-  /** The world's "now": the newest session starts shortly before it. Default 2026-11-01T00:00:00Z. */
+  /**
+   * The world's anchor, "now" at generation: the history ends at it (no session starts or ends after it)
+   * and the newest sessions, some still running, start shortly before it. Default for generate*World
+   * 2026-11-01T00:00:00Z; `startSimulators` defaults it to its clock's now at start.
+   */
   now?: number | string;
   /** How far back sessions go, in days. Default 180. */
   spanDays?: number;
   /** VM names mixed into the EM worlds in addition to generated ones (hostile names for escaping tests). */
   extraVmNames?: string[];
   quirks?: WorldQuirks;
+  /**
+   * Read by `startSimulators` only (the generators ignore it): `true` or options to let the world move with
+   * the clock; `false`, the default, keeps it still. See LiveWorldOptions for the rates.
+   */
+  live?: boolean | LiveWorldOptions;
 }
