@@ -72,12 +72,14 @@ export async function runDemo(argv: string[]): Promise<void> {
   const pretty = logFormatOf(values['log-format'], process.env);
   // From here a stop signal is a graceful stop, also one that comes while everything starts.
   const stop = trapStopSignals();
-  const sims = await startSimulators({ ...(values.seed ? { seed: /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed } : {}) }).catch(
-    (err: unknown) => {
-      stop.release();
-      throw err;
-    },
-  );
+  // A living world: sessions start, progress and finish in real time, for the live subscription tab.
+  const sims = await startSimulators({
+    world: { live: true },
+    ...(values.seed ? { seed: /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed } : {}),
+  }).catch((err: unknown) => {
+    stop.release();
+    throw err;
+  });
   let gateway;
   try {
     const config = await demoConfig(sims, { host, port }, values.federation === true, logLevel);
@@ -118,6 +120,8 @@ export async function runDemo(argv: string[]): Promise<void> {
     'Or from a shell:',
     `  curl -s ${gateway.graphqlUrl} -H 'content-type: application/json' \\`,
     `    -d '{"query":"{ restoreSessions(first: 3) { nodes { name creationTime source { name } } } }"}'`,
+    `  curl -N ${gateway.graphqlUrl}/stream -H 'accept: text/event-stream' -H 'content-type: application/json' \\`,
+    `    -d '{"query":"subscription { restoreSessionChanged { type at source { name } session { name state } } }"}'`,
     '',
     'Press Ctrl+C to stop.',
     '',

@@ -2,10 +2,12 @@
  * GraphiQL in a real browser (Debian's Chromium, driven by playwright-core): the demo gateway on a
  * free port; each test in a new browser context (empty localStorage, as a new user's browser),
  * every request to a non-loopback host blocked and recorded. The page is used as it loads, with
- * nothing typed: each preloaded tab is selected and run with the run button, and the answer
- * (on the wire and in the result pane) checked. A screenshot of the first tab, run, lands in
- * test-results/graphiql.png. A second test reloads with the tabs in localStorage. Run with
- * `npm run test:browser`.
+ * no query typed: each preloaded tab is selected and run with the run button, and the answer
+ * (on the wire and in the result pane) checked. The subscription tab is run with an
+ * `Authorization` typed into the Headers tab (the one thing typed): it must open `POST /graphql/stream` (GraphQL over
+ * SSE) carrying it, and show the events a simulated server failing and coming back causes. A
+ * screenshot of the first tab, run, lands in test-results/graphiql.png. A second test reloads with
+ * the tabs in localStorage. Run with `npm run test:browser`.
  *
  * Every wait is for a selector, a text, a network response or a value GraphiQL stores in
  * localStorage; none is a fixed sleep. Monaco draws only the lines in view, so the editors are
@@ -42,9 +44,11 @@ const WAIT = { timeout: 30_000 };
 let demo: ChildProcessWithoutNullStreams | undefined;
 let browser: Browser | undefined;
 let base = '';
+/** Root URLs of the demo's simulated servers by name (their `/_sim/*` control routes live there). */
+let sims = new Map<string, string>();
 
-/** Starts `veeam-graph demo --port 0` and resolves with the gateway's base URL it prints. */
-function startDemo(): Promise<string> {
+/** Starts `veeam-graph demo --port 0` and resolves with the gateway's base URL and the simulators' URLs it prints. */
+function startDemo(): Promise<{ base: string; sims: Map<string, string> }> {
   demo = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts'), 'demo', '--port', '0'], {
     stdio: 'pipe',
     env: { ...process.env, LOG_LEVEL: 'warn' },
@@ -54,7 +58,10 @@ function startDemo(): Promise<string> {
     demo!.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /GraphQL\s+(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(out);
-      if (m) resolve(m[1]!);
+      if (m && out.includes('Press Ctrl+C to stop.')) {
+        const servers = [...out.matchAll(/^ {2}((?:em|m365)-\d+)\s+\S+\s+(http:\/\/127\.0\.0\.1:\d+)/gm)].map((s) => [s[1]!, s[2]!] as const);
+        resolve({ base: m[1]!, sims: new Map(servers) });
+      }
     });
     demo!.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${out}`)));
   });
@@ -82,9 +89,14 @@ async function servedTabs(): Promise<PageTab[]> {
 
 /** The operation name GraphiQL titles a tab with. */
 function operationName(query: string): string {
-  const m = /^(?!#).*\b(?:query|mutation|subscription)\s+(\w+)/m.exec(query);
+  return operation(query).name;
+}
+
+/** The operation's type and name, and how its first line reads (`query MergedRestoreSessions`). */
+function operation(query: string): { type: string; name: string; head: string } {
+  const m = /^(?!#).*\b(query|mutation|subscription)\s+(\w+)/m.exec(query);
   if (!m) throw new Error(`no operation name in ${query}`);
-  return m[1]!;
+  return { type: m[1]!, name: m[2]!, head: `${m[1]} ${m[2]}` };
 }
 
 interface GqlResult {
@@ -142,10 +154,10 @@ const activeTab = (page: Page) => page.locator('.graphiql-tab.graphiql-tab-activ
  * stored query, after which the operation name is this tab's.
  */
 async function selectTab(page: Page, t: PageTab): Promise<void> {
-  const name = operationName(t.query);
+  const { name, head } = operation(t.query);
   await tab(page, name).locator('.graphiql-tab-button').click();
   await tab(page, name).and(activeTab(page)).waitFor(WAIT);
-  await queryEditor(page, `query ${name}`).waitFor(WAIT);
+  await queryEditor(page, head).waitFor(WAIT);
   await page.waitForFunction((query) => localStorage.getItem('graphiql:query') === query, t.query, WAIT);
 }
 
@@ -172,6 +184,67 @@ async function runOpenTab(page: Page, t: PageTab): Promise<{ result: GqlResult; 
   const shown = resultPane(page, '"data"').filter({ hasText: first });
   await shown.waitFor(WAIT);
   return { result, pane: await shown.innerText() };
+}
+
+/** Sets a simulated server's fault rules (its `/_sim/faults` control route); `[]` clears them. */
+async function setFaults(server: string, rules: unknown[]): Promise<void> {
+  const res = await fetch(`${sims.get(server)}/_sim/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ rules }),
+  });
+  expect([server, res.status]).toEqual([server, 200]);
+}
+
+/** What the subscription tab sends in its Headers tab (the demo has no auth, so any key passes). */
+const HEADERS = { Authorization: 'Bearer graphiql-headers-tab' };
+const executeButton = (page: Page, state: 'Execute' | 'Stop') => page.locator(`.graphiql-execute-button[aria-label^="${state} query"]`);
+
+/**
+ * Runs the open subscription tab with {@link HEADERS} typed into the Headers tab. It must open
+ * `POST /graphql/stream` (GraphQL over SSE) on this origin with the tab's document and those
+ * headers, and stream: the run button turns into a stop button. The demo's servers are healthy,
+ * so an event is made: `em-2` fails (its poller reports `SOURCE_DOWN` at its next poll, within
+ * `live.slowPollMs`) and comes back (`SOURCE_UP`); the result pane shows each event as it arrives.
+ * Then the stop button ends the subscription.
+ */
+async function runSubscriptionTab(page: Page, t: PageTab): Promise<void> {
+  await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
+  const headersEditor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden)');
+  await headersEditor.locator('.view-lines').click();
+  // insertText, not typing: Monaco would close the braces and quotes typed one by one.
+  await page.keyboard.insertText(JSON.stringify(HEADERS));
+  await headersEditor.locator('.view-lines', { hasText: 'graphiql-headers-tab' }).waitFor(WAIT);
+
+  const isStream = (url: string, method: string) => method === 'POST' && new URL(url).pathname === '/graphql/stream';
+  const opened = page.waitForRequest((r) => isStream(r.url(), r.method()), WAIT);
+  const answered = page.waitForResponse((r) => isStream(r.url(), r.request().method()), WAIT);
+  await executeButton(page, 'Execute').click();
+  const request = await opened;
+  expect(new URL(request.url()).origin).toBe(base);
+  const headers = await request.allHeaders();
+  expect(headers.authorization).toBe(HEADERS.Authorization);
+  expect(headers.accept).toBe('text/event-stream');
+  expect(headers['content-type']).toBe('application/json');
+  const sent = request.postDataJSON() as { query: string; variables?: Record<string, unknown> | null };
+  expect(print(parse(sent.query))).toBe(print(parse(t.query)));
+  expect(sent.variables ?? {}).toEqual(t.variables ? JSON.parse(t.variables) : {});
+  const response = await answered;
+  expect([response.status(), response.headers()['content-type']]).toEqual([200, expect.stringMatching(/^text\/event-stream/)]);
+  await executeButton(page, 'Stop').waitFor(WAIT);
+
+  await setFaults('em-2', [{ action: { status: 503 } }]);
+  try {
+    await resultPane(page, '"SOURCE_DOWN"').filter({ hasText: '"em-2"' }).waitFor(WAIT);
+  } finally {
+    await setFaults('em-2', []);
+  }
+  await resultPane(page, '"SOURCE_UP"').filter({ hasText: '"em-2"' }).waitFor(WAIT);
+  const pane = await page.locator('.graphiql-response .view-lines').innerText();
+  expect(pane).not.toMatch(/"errors"/);
+
+  await executeButton(page, 'Stop').click();
+  await executeButton(page, 'Execute').waitFor(WAIT);
 }
 
 /** What each demo tab must answer, beyond `data` with no `errors`. */
@@ -209,7 +282,8 @@ const TAB_CHECKS: Record<string, (data: Record<string, unknown>, tab: PageTab) =
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does)`);
-  base = await startDemo();
+  ({ base, sims } = await startDemo());
+  expect([...sims.keys()]).toEqual(['em-1', 'em-2', 'em-3', 'm365-1', 'm365-2']);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
 }, 60_000);
 
@@ -242,13 +316,18 @@ describe('GraphiQL served by the gateway', () => {
     await expect(page.locator('.graphiql-tab').allInnerTexts()).resolves.toEqual(names);
     await expect(activeTab(page).innerText()).resolves.toBe(names[0]);
 
+    expect(tabs.map((t) => operation(t.query).type)).toEqual(['query', 'query', 'query', 'subscription']);
     for (const [i, t] of tabs.entries()) {
       const name = names[i]!;
       if (i > 0) await selectTab(page, t);
       await tab(page, name).and(activeTab(page)).waitFor(WAIT);
-      await queryEditor(page, `query ${name}`).waitFor(WAIT);
+      await queryEditor(page, operation(t.query).head).waitFor(WAIT);
       if (t.variables) {
         for (const value of Object.values(JSON.parse(t.variables) as Record<string, unknown>)) await variablesEditor(page, JSON.stringify(value)).waitFor(WAIT);
+      }
+      if (operation(t.query).type === 'subscription') {
+        await runSubscriptionTab(page, t);
+        continue;
       }
 
       const { result, pane } = await runOpenTab(page, t);

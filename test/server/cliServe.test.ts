@@ -164,7 +164,7 @@ describe('veeam-graph serve', () => {
     }
   });
 
-  it('demo: starts 5 simulated servers and the gateway, prints URLs and three examples, stops on SIGINT', async () => {
+  it('demo: starts 5 simulated servers and the gateway, prints URLs and four examples, stops on SIGINT', async () => {
     const child = spawn(process.execPath, [...tsx, 'demo', '--port', '0'], { stdio: 'pipe', env: { ...process.env, LOG_LEVEL: 'warn' } });
     children.push(child);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -182,6 +182,22 @@ describe('veeam-graph serve', () => {
     expect(out).toMatch(/^1\. Merged restore sessions$/m);
     expect(out).toMatch(/^2\. Sessions of one VM {3}variables: \{"vm":"[^"]+"\}$/m);
     expect(out).toMatch(/^3\. Sources and partial results$/m);
+    expect(out).toMatch(/^4\. Live restore sessions$/m);
+    expect(out).toMatch(/^ {3}subscription LiveSessions \{$/m);
+    expect(out).not.toMatch(/^5\. /m);
+    // The subscription runs from a shell too, over SSE: the printed command opens a stream.
+    expect(out).toContain(`curl -N ${graphql}/stream -H 'accept: text/event-stream'`);
+    const sseBody = /curl -N .*\n\s+-d '([^']+)'/.exec(out)?.[1];
+    expect(JSON.parse(sseBody!)).toEqual({ query: expect.stringMatching(/^subscription \{ restoreSessionChanged/) });
+    const abort = new AbortController();
+    const stream = await fetch(`${graphql}/stream`, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: sseBody,
+      signal: abort.signal,
+    });
+    expect([stream.status, stream.headers.get('content-type')]).toEqual([200, expect.stringMatching(/^text\/event-stream/)]);
+    abort.abort();
     const res = await fetch(graphql!, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -1,13 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { exampleQueries } from '../../src/server/graphiql/exampleQueries.js';
+import { runInNewContext } from 'node:vm';
+import { parse, type OperationDefinitionNode } from 'graphql';
+import { createClient as createSseClient } from 'graphql-sse';
+import { exampleQueries, type ExampleQuery } from '../../src/server/graphiql/exampleQueries.js';
+import { ManualScheduler } from '../../src/sources/Scheduler.js';
 import { generateEmWorld } from '../../src/sim/world/generateWorld.js';
+import { collect, until } from '../live/liveHarness.js';
 import { startHarness, type Harness } from './gatewayHarness.js';
 
 let h: Harness;
+/** The gateway's pollers run on it: a subscription's next poll comes when the test says. */
+let scheduler: ManualScheduler;
 
 beforeAll(async () => {
-  h = await startHarness({ sims: { em: 1, vbo: [] } });
+  scheduler = new ManualScheduler(Date.parse('2026-11-01T12:00:00Z'));
+  h = await startHarness({ sims: { em: 1, vbo: [] }, gateway: { scheduler } });
 });
 afterAll(async () => {
   await h.close();
@@ -18,11 +26,21 @@ function referencedUrls(html: string): string[] {
   return [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
 }
 
+interface PageConfig {
+  endpoint: string;
+  subscriptionsEndpoint: string;
+  tabs: { query: string; variables?: string }[];
+}
+
 /** The `graphiql-config` JSON block of the page. */
-function pageConfig(html: string): { endpoint: string; tabs: { query: string; variables?: string }[] } {
+function pageConfig(html: string): PageConfig {
   const m = /<script id="graphiql-config" type="application\/json">([^<]*)<\/script>/.exec(html);
   if (!m) throw new Error('no graphiql-config block');
-  return JSON.parse(m[1]!) as { endpoint: string; tabs: { query: string; variables?: string }[] };
+  return JSON.parse(m[1]!) as PageConfig;
+}
+
+function operationType(e: ExampleQuery): string {
+  return (parse(e.query).definitions[0] as OperationDefinitionNode).operation;
 }
 
 /** The VM the demo preloads in the "Sessions of one VM" tab: as `demoVm` in src/cli/runDemo.ts (seed 1, 300 sessions). */
@@ -62,6 +80,7 @@ describe('offline GraphiQL', () => {
     expect(html).toContain('MergedRestoreSessions');
     expect(html).toContain('SessionsOfVm');
     expect(html).toContain('SourcesAndOutcomes');
+    expect(html).toContain('LiveSessions');
   });
 
   it('preloads exactly the example tabs, in order, with their variables as GraphiQL shows them', async () => {
@@ -75,12 +94,69 @@ describe('offline GraphiQL', () => {
     expect(init).toMatch(/initialVariables = first\.variables/);
   });
 
-  it('every example tab runs as is: data, no errors', async () => {
-    for (const e of exampleQueries()) {
+  it('hands GraphiQL GraphQL over SSE for subscriptions: POSTs to /graphql/stream, queries to /graphql', async () => {
+    const html = await (await fetch(`${h.gateway.url}/graphiql`)).text();
+    expect(pageConfig(html).subscriptionsEndpoint).toBe('/graphql/stream');
+    // init.js run as the page runs it, with the bundle's renderYogaGraphiQL replaced by a spy.
+    const init = await (await fetch(`${h.gateway.url}/graphiql/assets/init.js`)).text();
+    const configBlock = { textContent: /<script id="graphiql-config" type="application\/json">([^<]*)<\/script>/.exec(html)![1]! };
+    const rendered: Record<string, unknown>[] = [];
+    const page = {
+      document: { getElementById: (id: string) => (id === 'graphiql-config' ? configBlock : {}) },
+      location: { href: `${h.gateway.url}/graphiql` },
+      URL,
+      Promise,
+      setTimeout: () => undefined,
+      YogaGraphiQL: { renderYogaGraphiQL: (_el: unknown, options: Record<string, unknown>) => rendered.push(options) },
+    };
+    runInNewContext(init, Object.assign(page, { self: page, window: page }));
+    await until(() => rendered.length === 1, 'GraphiQL rendered');
+    const options = rendered[0]!;
+    expect(options).toMatchObject({ subscriptionsProtocol: 'GRAPHQL_SSE', subscriptionsEndpoint: `${h.gateway.graphqlUrl}/stream`, method: 'POST' });
+    // The executor asks `endpoint` per request; the Yoga wrapper reads it as a string (see GRAPHIQL_INIT_JS).
+    const endpoint = options.endpoint as (request: object) => string;
+    expect(String(endpoint)).toBe(h.gateway.graphqlUrl);
+    const live = exampleQueries().at(-1)!;
+    expect(endpoint({ operationType: 'subscription' })).toBe(`${h.gateway.graphqlUrl}/stream`);
+    expect(endpoint({ document: parse(live.query), operationName: 'LiveSessions' })).toBe(`${h.gateway.graphqlUrl}/stream`);
+    expect(endpoint({ operationType: 'query' })).toBe(h.gateway.graphqlUrl);
+    expect(endpoint({ document: parse(exampleQueries()[0]!.query) })).toBe(h.gateway.graphqlUrl);
+  });
+
+  it('every example tab runs as is: data, no errors (queries over HTTP, the subscription over SSE)', async () => {
+    const examples = exampleQueries();
+    expect(examples.map(operationType)).toEqual(['query', 'query', 'query', 'subscription']);
+    for (const e of examples.filter((e) => operationType(e) === 'query')) {
       const { status, body } = await h.gql(e.query, e.variables);
       expect([e.title, status, body.errors]).toEqual([e.title, 200, undefined]);
       expect(body.data).toBeTruthy();
     }
+
+    // The subscription, where GraphiQL sends it. Events come only when something changes: em-1 fails.
+    const [live] = examples.filter((e) => operationType(e) === 'subscription');
+    const sse = createSseClient({ url: `${h.gateway.graphqlUrl}/stream`, retryAttempts: 0 });
+    const events = collect(sse.iterate({ query: live!.query, ...(live!.variables && { variables: live!.variables }) }));
+    try {
+      await until(() => h.gateway.subscriptions() === 1, 'the subscription');
+      await h.gateway.live.settled();
+      h.sims.em[0]!.faults.set({ rules: [{ action: { status: 503 } }] });
+      scheduler.advance(10_000);
+      await h.gateway.live.settled();
+      const first = await events.nth(1);
+      expect([live!.title, first.errors]).toEqual([live!.title, undefined]);
+      expect(first.data?.restoreSessionChanged).toMatchObject({
+        type: 'SOURCE_DOWN',
+        changedFields: [],
+        source: { name: 'em-1' },
+        session: null,
+        error: { code: 'UPSTREAM_HTTP_ERROR' },
+      });
+    } finally {
+      h.sims.em[0]!.faults.clear();
+      await events.stop();
+      sse.dispose();
+    }
+    await until(() => h.gateway.subscriptions() === 0, 'the subscription ended');
   });
 
   it("the README's Example queries section shows exactly the preloaded tabs, in order, with the demo's variables", () => {

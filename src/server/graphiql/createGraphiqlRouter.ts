@@ -38,13 +38,16 @@ export function wantsHtml(req: Request): boolean {
 /**
  * Offline GraphiQL: the page at `/graphiql` (and at the endpoint for browsers), its bundle, CSS
  * and Monaco workers under `/graphiql/assets/`, all from the gateway itself. Backup networks are
- * often air-gapped, and the page's Content-Security-Policy allows this origin only.
+ * often air-gapped, and the page's Content-Security-Policy allows this origin only. Subscriptions
+ * run from the page over GraphQL over SSE at `subscriptionsEndpoint` (default `${endpoint}/stream`).
  */
-export function createGraphiqlRouter(options: { endpoint: string; title?: string; examples: ExampleQuery[] }): Router {
+export function createGraphiqlRouter(options: { endpoint: string; subscriptionsEndpoint?: string; title?: string; examples: ExampleQuery[] }): Router {
   const router = express.Router();
   const files = bundleFiles(bundleDir());
   const page = renderGraphiqlPage({
     endpoint: options.endpoint,
+    // Where the gateway serves GraphQL over SSE (GRAPHQL_STREAM_PATH in createGateway.ts).
+    subscriptionsEndpoint: options.subscriptionsEndpoint ?? `${options.endpoint}/stream`,
     assets: GRAPHIQL_ASSETS_PATH,
     title: options.title ?? 'veeam-graph GraphiQL',
     examples: options.examples,

@@ -6,8 +6,9 @@ export interface ExampleQuery {
 }
 
 /**
- * The three examples GraphiQL opens with and the demo prints: merged sessions with their links
- * followed, one VM's sessions, and how a partial answer looks (which servers answered).
+ * The four examples GraphiQL opens with and the demo prints: merged sessions with their links
+ * followed, one VM's sessions, how a partial answer looks (which servers answered), and the
+ * restore sessions live (a subscription, which GraphiQL runs over GraphQL over SSE).
  *
  * @param options `vmName` for the filter example (the demo passes a VM its simulators know)
  */
@@ -71,6 +72,29 @@ query SourcesAndOutcomes {
   restoreSessions(first: 5) {
     outcomes { source { name } status contributed error { code message } }
     sourceErrors { source { name } code message retryable }
+  }
+}
+`,
+    },
+    {
+      title: 'Live restore sessions',
+      query: `# Restore sessions as they change (started, progressing, finished) and servers going down or
+# coming back, as the gateway's poller sees them. Runs until stopped (the run button stops it).
+subscription LiveSessions {
+  restoreSessionChanged {
+    type
+    changedFields
+    at
+    source { name }
+    session {
+      name
+      state
+      result
+      creationTime
+      endTime
+      ... on EnterpriseManagerRestoreSession { progress vmDisplayName }
+    }
+    error { code message }
   }
 }
 `,

@@ -4,6 +4,8 @@ import type { ExampleQuery } from './exampleQueries.js';
 export interface GraphiqlPageOptions {
   /** GraphQL endpoint path, e.g. `/graphql`. */
   endpoint: string;
+  /** GraphQL over SSE path (`graphql-sse`, distinct connections) GraphiQL sends subscriptions to, e.g. `/graphql/stream`. */
+  subscriptionsEndpoint: string;
   /** Path the bundle, CSS, init script and Monaco workers are served under, e.g. `/graphiql/assets`. */
   assets: string;
   title: string;
@@ -50,6 +52,7 @@ function escapeHtml(text: string): string {
 export function renderGraphiqlPage(options: GraphiqlPageOptions): string {
   const config = {
     endpoint: options.endpoint,
+    subscriptionsEndpoint: options.subscriptionsEndpoint,
     assets: options.assets,
     title: options.title,
     tabs: options.examples.map((e) => ({ query: e.query, ...(e.variables ? { variables: JSON.stringify(e.variables, null, 2) } : {}) })),
@@ -103,6 +106,22 @@ export const GRAPHIQL_PAGE_CSS = `html, body { height: 100%; margin: 0; overflow
  * constraints (framer-motion's Reorder) then rescale and leave tabs with a stale `translateX`
  * that graphiql.css hides until a tab has focus. The first mouse click on another tab focused it,
  * the tab jumped under the pointer, and the click was lost.
+ *
+ * Subscriptions go over GraphQL over SSE (`subscriptionsProtocol: 'GRAPHQL_SSE'`, the `graphql-sse`
+ * distinct-connections mode) to `config.subscriptionsEndpoint` (`/graphql/stream`): plain
+ * same-origin HTTP, so `connect-src 'self'` lets it through and the Headers tab's headers
+ * (`Authorization`) travel with it as with queries (a WebSocket could carry them only in
+ * `connection_init`). Three settings make it so, each needed:
+ * - `subscriptionsEndpoint`: the Yoga wrapper defaults it to the GraphQL endpoint itself, where a
+ *   subscription is refused.
+ * - `endpoint` is a function that picks the URL per request. The wrapper hands all its options to
+ *   its HTTP executor (@graphql-tools/executor-http) after the URL it chose, so a string `endpoint`
+ *   overrides `subscriptionsEndpoint` and every subscription went to `/graphql` (406). A function
+ *   is the executor's own per-request form (`endpoint(executionRequest)`); the wrapper itself reads
+ *   `endpoint` as a string, hence `toString`.
+ * - `method: 'POST'`: the executor sends subscriptions as `GET ?query=...` otherwise. POST keeps the
+ *   document out of URLs and access logs, and is what the gateway documents; queries are POSTs
+ *   either way.
  */
 export const GRAPHIQL_INIT_JS = `(function () {
   'use strict';
@@ -113,11 +132,30 @@ export const GRAPHIQL_INIT_JS = `(function () {
       return new Worker(config.assets + '/monacoeditorwork/' + (workers[label] || 'editor.worker.bundle.js'), { name: label });
     }
   };
+  var endpointUrl = new URL(config.endpoint, location.href).href;
+  var subscriptionsUrl = new URL(config.subscriptionsEndpoint, location.href).href;
+  function isSubscription(request) {
+    if (request && request.operationType) return request.operationType === 'subscription';
+    var definitions = (request && request.document && request.document.definitions) || [];
+    return definitions.some(function (d) {
+      return d.kind === 'OperationDefinition' && d.operation === 'subscription' && (!request.operationName || (d.name && d.name.value === request.operationName));
+    });
+  }
+  // Per request: subscriptions to the SSE endpoint, everything else to the GraphQL endpoint (see above).
+  function endpoint(request) {
+    return isSubscription(request) ? subscriptionsUrl : endpointUrl;
+  }
+  endpoint.toString = function () {
+    return endpointUrl;
+  };
   var options = {
-    endpoint: config.endpoint,
+    endpoint: endpoint,
     title: config.title,
     logo: '',
     shouldPersistHeaders: false,
+    subscriptionsProtocol: 'GRAPHQL_SSE',
+    subscriptionsEndpoint: subscriptionsUrl,
+    method: 'POST',
     onEditQuery: function () {}
   };
   var first = config.tabs[0];
