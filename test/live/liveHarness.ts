@@ -36,11 +36,14 @@ export async function startLive(
   });
 }
 
-/** Resolves once `condition()` holds, checking after each turn of the event loop (bounded). */
-export async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 5000; i++) {
+/**
+ * Resolves once `condition()` holds, checking after each turn of the event loop. Bounded by turns,
+ * not by a time budget: a slow machine only makes each turn longer.
+ */
+export async function until(condition: () => boolean, what: string, turns = 20_000): Promise<void> {
+  for (let i = 0; i < turns; i++) {
     if (condition()) return;
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => (i % 100 === 99 ? setTimeout(resolve, 1) : setImmediate(resolve)));
   }
   throw new Error(`never happened: ${what}`);
 }

@@ -9,8 +9,8 @@ export const DEFAULT_QUEUE_SIZE = 256;
  * The events of `sources` as one subscription's async iterator: the listener registered on the
  * gateway's live feed pushes into a bounded queue, the transport pulls. Each pulled event renews
  * the context (a request of its own), then passes `keep` (the subscriber's filter, in memory;
- * it may read, e.g. a session's organization). A client that falls `queueSize` events behind is
- * cut off: its listener leaves, the transport is told (`stream.onOverflow`: it closes that
+ * it may read, e.g. a session's organization). A client that still holds more than `queueSize`
+ * events of an earlier poll when the next poll's events come is cut off: its listener leaves, the transport is told (`stream.onOverflow`: it closes that
  * connection) and the iterator ends. Nothing else is affected: other subscribers have queues of
  * their own, and the poller never waits for a client.
  */
@@ -20,7 +20,12 @@ export function liveStream(
   keep: (event: LiveEvent) => boolean | Promise<boolean>,
 ): AsyncIterableIterator<RestoreSessionChangeParent> {
   const limit = context.stream?.queueSize ?? DEFAULT_QUEUE_SIZE;
-  const queue: LiveEvent[] = [];
+  // Events come in batches, one per poll of a server (synchronously, in one turn). A batch may be
+  // large (500 sessions that started at once) and is never the client's fault; a client still
+  // holding more than `limit` events of an earlier batch when the next one comes is slow.
+  const queue: { event: LiveEvent; batch: number }[] = [];
+  let batch = 0;
+  let batchOpen = false;
   let wake: (() => void) | undefined;
   let ended = false;
   const end = (): void => {
@@ -32,19 +37,26 @@ export function liveStream(
   };
   const stop = context.live!.listen(sources, (event) => {
     if (ended) return;
-    if (queue.length >= limit) {
+    if (!batchOpen) {
+      batchOpen = true;
+      queueMicrotask(() => {
+        batchOpen = false;
+        batch++;
+      });
+    }
+    if (queue.length > limit && queue[0]!.batch < batch) {
       end();
       context.stream?.onOverflow(`slow consumer: more than ${limit} events waiting`);
       return;
     }
-    queue.push(event);
+    queue.push({ event, batch });
     wake?.();
   });
 
   const iterator: AsyncIterableIterator<RestoreSessionChangeParent> = {
     async next() {
       for (;;) {
-        const event = queue.shift();
+        const event = queue.shift()?.event;
         if (event !== undefined) {
           context.renew();
           if (!(await keep(event))) continue;

@@ -167,7 +167,8 @@ export class SessionPoller {
         await this.readNew(scope, emitted);
         await this.rereadRunning(scope, emitted);
       }
-      if (this.down) emitted.push({ type: 'SOURCE_UP', source: this.source.name, at: this.options.scheduler.now() });
+      // Back first, then what happened meanwhile.
+      if (this.down) emitted.unshift({ type: 'SOURCE_UP', source: this.source.name, at: this.options.scheduler.now() });
       this.down = false;
       this.failures = 0;
     } catch (err) {
