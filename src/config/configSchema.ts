@@ -245,7 +245,21 @@ export const configSchema = z.strictObject({
   /** Signs pagination cursors; give every instance behind one endpoint the same one so cursors survive restarts. */
   cursorSecret: secretSchema.optional(),
   introspection: z.boolean().optional(),
-  federation: z.boolean().optional(),
+  /**
+   * Serve as an Apollo Federation v2 subgraph: `true`, or `{ rootFieldPrefix }` to rename the
+   * generic root fields for a supergraph (`veeam`: node → veeamNode, nodes → veeamNodes, sources → veeamSources).
+   */
+  federation: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        rootFieldPrefix: z
+          .string()
+          .regex(/^[a-z][A-Za-z0-9]{0,30}$/, 'expected a lowercase GraphQL name start, e.g. veeam')
+          .optional(),
+      }),
+    ])
+    .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 

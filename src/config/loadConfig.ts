@@ -65,6 +65,8 @@ export interface GatewayConfig {
   cursorSecret: string | undefined;
   introspection: boolean;
   federation: boolean;
+  /** Federation only: the prefix of the renamed generic root fields (`node` → `<prefix>Node`). */
+  federationRootFieldPrefix: string | undefined;
   logLevel: string;
   /** Problems that do not stop the start, such as plain-text passwords. */
   warnings: string[];
@@ -510,7 +512,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
       problems.push(...found.map((p) => `operations.allowlist: ${p} (${label})`));
     }
     // Every caller is an admin without auth, and admins run anything: the allowlist would guard nothing.
-    if (mode === 'enforce' && (cfg.federation ?? false)) {
+    if (mode === 'enforce' && cfg.federation !== undefined && cfg.federation !== false) {
       warnings.push(`operations: a federation router's query plans are in no allowlist; give the router an API key with the admin scope (${label})`);
     }
     if (mode === 'enforce' && auth.mode === 'unset')
@@ -546,7 +548,8 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     cors: cfg.cors && { origins: cfg.cors.origins.map((o) => o.toLowerCase()), credentials: cfg.cors.credentials ?? false, maxAgeS: cfg.cors.maxAgeS ?? 600 },
     cursorSecret,
     introspection: cfg.introspection ?? true,
-    federation: cfg.federation ?? false,
+    federation: cfg.federation !== undefined && cfg.federation !== false,
+    federationRootFieldPrefix: typeof cfg.federation === 'object' ? cfg.federation.rootFieldPrefix : undefined,
     logLevel,
     warnings,
     redacted: () => redactedConfig(config),

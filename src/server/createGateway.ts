@@ -250,7 +250,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     // everything else below (limits, plugins, routes) is the same in both modes.
     // One executable schema for Apollo (queries) and the subscription transports.
     const schema: GraphQLSchema = config.federation
-      ? buildGraphSubgraphSchema({ typeDefs: graph.typeDefs, resolvers: graph.resolvers as object })
+      ? buildGraphSubgraphSchema({ typeDefs: graph.typeDefs, resolvers: graph.resolvers as object, rootFieldPrefix: config.federationRootFieldPrefix })
       : makeExecutableSchema({ typeDefs: graph.typeDefs, resolvers: graph.resolvers as never });
     const validationRules = [
       knownOperationTypesRule,
