@@ -229,7 +229,7 @@ export const configSchema = z.strictObject({
   /**
    * Live updates (src/sources/live/liveDefaults.ts holds the defaults): fastPollMs 2000,
    * slowPollMs 10000, maxBackoffMs 60000, maxSubscriptionsPerConnection 50, maxSubscriptions 5000,
-   * queueSize 256, heartbeatMs 15000.
+   * queueSize 256, heartbeatMs 15000, leaseMs 10000 (with store.redis).
    */
   live: z
     .strictObject({
@@ -240,6 +240,37 @@ export const configSchema = z.strictObject({
       maxSubscriptions: z.number().int().min(1).max(1_000_000).optional(),
       queueSize: z.number().int().min(1).max(100_000).optional(),
       heartbeatMs: z.number().int().min(1000).max(600_000).optional(),
+      leaseMs: z.number().int().min(300).max(600_000).optional(),
+    })
+    .optional(),
+  /**
+   * State shared by replicas: the cache, cross-replica coalescing, one live poller per server, in
+   * Redis. Without it everything stays in this process's memory.
+   */
+  store: z
+    .strictObject({
+      redis: z.strictObject({
+        url: z.string().refine(
+          (v) => {
+            try {
+              const u = new URL(v);
+              return (u.protocol === 'redis:' || u.protocol === 'rediss:') && !u.username && !u.password;
+            } catch {
+              return false;
+            }
+          },
+          {
+            error: (issue) => `expected redis:// or rediss:// URL without credentials (give them as username and password), got ${urlForMessage(issue.input)}`,
+          },
+        ),
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'expected 1-64 of letters, digits, ":", ".", "_" or "-"')
+          .optional(),
+        tls: z.union([z.strictObject({ ca: z.string().min(1, 'expected a PEM file path') }), z.literal(true)]).optional(),
+        username: z.string().min(1).optional(),
+        password: secretSchema.optional(),
+      }),
     })
     .optional(),
   /** Signs pagination cursors; give every instance behind one endpoint the same one so cursors survive restarts. */

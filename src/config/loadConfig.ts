@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { HTTP_DEFAULTS, type HttpSettings } from '../upstream/http/httpDefaults.js';
 import { MEMORY_DEFAULTS, type MemorySettings } from '../sources/memory/memoryDefaults.js';
 import { LIVE_DEFAULTS, type LiveSettings } from '../sources/live/liveDefaults.js';
+import type { RedisSettings } from '../sources/shared/RedisConnection.js';
 import { configSchema } from './configSchema.js';
 import { resolveAuth } from './resolveAuth.js';
 import { AllowlistError, loadAllowlist, type Allowlist } from '../server/operations/loadAllowlist.js';
@@ -57,6 +58,8 @@ export interface GatewayConfig {
   limits: { defaultPageSize: number; maxPageSize: number; maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
   /** The memory layer: cache TTLs, list freshness, stale horizon, latency budget. */
   cache: MemorySettings;
+  /** State shared by replicas (Redis); undefined: this process only. Secrets resolved, never log it: use `redacted()`. */
+  store: { redis: RedisSettings } | undefined;
   /** Live updates: poll pacing and subscription limits. */
   live: LiveSettings;
   /** Cross-origin access to `/graphql`; undefined: same origin only. */
@@ -518,6 +521,34 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     if (mode === 'enforce' && auth.mode === 'unset')
       warnings.push(`operations: without auth every caller is an admin, and admins bypass the allowlist (${label})`);
   }
+  let store: GatewayConfig['store'];
+  if (cfg.store?.redis !== undefined) {
+    const r = cfg.store.redis;
+    let tlsSetting: RedisSettings['tls'];
+    if (r.tls === true || (r.tls === undefined && r.url.startsWith('rediss:'))) tlsSetting = true;
+    else if (r.tls !== undefined) {
+      try {
+        tlsSetting = { ca: await readFile(path.resolve(dir, r.tls.ca), 'utf8') };
+      } catch (err) {
+        problems.push(`store.redis.tls.ca: cannot read ${r.tls.ca}: ${(err as NodeJS.ErrnoException).code ?? 'error'} (${label})`);
+      }
+    }
+    const password = r.password === undefined ? undefined : await resolveSecret(r.password, 'store.redis.password');
+    store = {
+      redis: {
+        url: r.url,
+        keyPrefix: r.keyPrefix ?? 'veeam-graph:',
+        ...(tlsSetting !== undefined && { tls: tlsSetting }),
+        ...(r.username !== undefined && { username: r.username }),
+        ...(password !== undefined && { password }),
+      },
+    };
+  }
+  if (store !== undefined && cfg.cursorSecret === undefined) {
+    warnings.push(
+      `cursorSecret: replicas sharing store.redis sign cursors with random keys of their own, so a cursor of one fails on another; give them one cursorSecret (${label})`,
+    );
+  }
   const cursorSecret = cfg.cursorSecret === undefined ? undefined : await resolveSecret(cfg.cursorSecret, 'cursorSecret');
   const limits = { ...DEFAULT_LIMITS, ...cfg.limits };
   const live = { ...LIVE_DEFAULTS, ...cfg.live };
@@ -545,6 +576,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     limits,
     cache: { ...MEMORY_DEFAULTS, ...cfg.cache, ttlMs: { ...MEMORY_DEFAULTS.ttlMs, ...cfg.cache?.ttlMs } },
     live: { ...LIVE_DEFAULTS, ...cfg.live },
+    store,
     cors: cfg.cors && { origins: cfg.cors.origins.map((o) => o.toLowerCase()), credentials: cfg.cors.credentials ?? false, maxAgeS: cfg.cors.maxAgeS ?? 600 },
     cursorSecret,
     introspection: cfg.introspection ?? true,
@@ -563,6 +595,15 @@ export function redactedConfig(config: GatewayConfig): unknown {
   return {
     ...rest,
     ...(rest.cursorSecret ? { cursorSecret: '[redacted]' } : {}),
+    ...(rest.store && {
+      store: {
+        redis: {
+          ...rest.store.redis,
+          ...(rest.store.redis.password !== undefined && { password: '[redacted]' }),
+          ...(typeof rest.store.redis.tls === 'object' && { tls: { ca: '[pem]' } }),
+        },
+      },
+    }),
     auth: { ...rest.auth, apiKeys: rest.auth.apiKeys.map((k) => ({ ...k, sha256: '[redacted]' })) },
     operations: rest.operations && { allowlistFile: rest.operations.allowlistFile, mode: rest.operations.mode, documents: rest.operations.allowlist.size },
     servers: config.servers.map((s) => ({ ...s, password: '[redacted]', tls: { ...s.tls, ...(s.tls.ca ? { ca: '[pem]' } : {}) } })),

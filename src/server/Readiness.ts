@@ -19,6 +19,11 @@ export interface ReadinessReport {
   /** Why not ready, when not. */
   reason?: string;
   sources: SourceReadiness[];
+  /**
+   * The shared store (config `store.redis`): `degraded` while Redis does not answer. The gateway
+   * stays ready then: every replica serves from its own memory and live reads.
+   */
+  store?: { kind: 'redis'; status: 'up' | 'degraded' };
 }
 
 /** Options of {@link Readiness}. */
@@ -30,6 +35,8 @@ export interface ReadinessOptions {
   staleAfterMs?: number;
   /** Longest a `/readyz` waits for probes, ms; a slower probe finishes in the background. Default 2000. */
   probeTimeoutMs?: number;
+  /** The shared store's state, when there is one: reported, never a reason to be unready. */
+  store?: () => { kind: 'redis'; status: 'up' | 'degraded' };
 }
 
 /**
@@ -88,10 +95,12 @@ export class Readiness {
         lastCheckedAt: health.lastCheckedAt ?? null,
       };
     });
-    if (this.closing) return { ready: false, reason: 'shutting down', sources };
+    const store = this.options.store?.();
+    const extra = store === undefined ? {} : { store };
+    if (this.closing) return { ready: false, reason: 'shutting down', sources, ...extra };
     const up = sources.filter((s) => s.status === 'UP').length;
-    if (up > 0) return { ready: true, sources };
-    return { ready: false, reason: `none of the ${sources.length} configured servers is reachable`, sources };
+    if (up > 0) return { ready: true, sources, ...extra };
+    return { ready: false, reason: `none of the ${sources.length} configured servers is reachable`, sources, ...extra };
   }
 
   private isStale(source: Source): boolean {

@@ -22,6 +22,7 @@ import { TokenBucketLimiter } from './TokenBucket.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createLiveFeed, type GatewayLiveFeed } from '../sources/live/createLiveFeed.js';
+import { createSharedState } from '../sources/shared/createSharedState.js';
 import { redactSourceErrors } from '../graph/errors/createRedactUpstreamPlugin.js';
 import { SubscriptionGate } from './live/subscriptionGate.js';
 import { createWsTransport } from './live/createWsTransport.js';
@@ -181,10 +182,20 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const scheduler: Scheduler = options.scheduler ?? (options.now ? { now: options.now, setTimer: realScheduler.setTimer } : realScheduler);
+  // Replicas share the cache, list reads and the live pollers through Redis (config `store.redis`).
+  const shared =
+    config.store?.redis === undefined
+      ? undefined
+      : createSharedState(config.store.redis, { logger, maxEntries: config.cache.maxEntries, scheduler, onEvict: () => metrics.recordEviction() });
   const set = createSources(config.servers, {
     logger,
     now: scheduler.now,
-    memory: { settings: config.cache, scheduler, onEvict: () => metrics.recordEviction() },
+    memory: {
+      settings: config.cache,
+      scheduler,
+      onEvict: () => metrics.recordEviction(),
+      ...(shared !== undefined && { store: shared.store, lock: shared.lock }),
+    },
   });
   if (set.store !== undefined) metrics.watchCache(() => set.store!.size());
   // An open circuit is probed in the background when its cooldown ends, not by a user's query.
@@ -217,16 +228,22 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   };
   const rateLimit =
     config.rateLimit && new TokenBucketLimiter({ capacity: config.rateLimit.burst, refillPerSecond: config.rateLimit.requestsPerSecond, now: scheduler.now });
-  const readiness = new Readiness(sources, set.health, { logger, now: scheduler.now, ...options.readiness });
+  const readiness = new Readiness(sources, set.health, {
+    logger,
+    now: scheduler.now,
+    ...options.readiness,
+    ...(shared !== undefined && { store: () => ({ kind: 'redis', status: shared.status() }) }),
+  });
   const closeSources = async (): Promise<void> => {
     prober.stop();
     const results = await Promise.allSettled(sources.map((s) => s.close()));
     results.forEach((r, i) => {
       if (r.status === 'rejected') logger.warn({ source: sources[i]!.name, err: r.reason as unknown }, 'closing source failed');
     });
+    await shared?.close().catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'closing the shared store failed'));
   };
 
-  const live = createLiveFeed(sources, { scheduler, settings: config.live, logger });
+  const live = createLiveFeed(sources, { scheduler, settings: config.live, logger, shared });
   let apollo: ApolloServer<BaseContext> | undefined;
   let ws: { close(): Promise<void>; connections(): number } | undefined;
   try {

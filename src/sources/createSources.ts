@@ -3,7 +3,7 @@ import type { ServerConfig } from '../config/loadConfig.js';
 import type { Source, SourceHealth } from '../upstream/Source.js';
 import { MemoryStore, type CacheStore } from './memory/CacheStore.js';
 import type { MemorySettings } from './memory/memoryDefaults.js';
-import { MemorySource } from './memory/MemorySource.js';
+import { MemorySource, type ReplicaLock } from './memory/MemorySource.js';
 import { realScheduler, type Scheduler } from './Scheduler.js';
 import { createSource } from './sourceKinds.js';
 import { trackHealth } from './trackHealth.js';
@@ -14,7 +14,7 @@ export interface CreateSourcesOptions {
    * The memory layer over every source (cache, coalescing, budget, stale-if-error), or none.
    * Default none: the gateway passes the config's `cache`; tests of the layers below opt in.
    */
-  memory?: { settings: MemorySettings; scheduler?: Scheduler; store?: CacheStore; onEvict?: (key: string) => void };
+  memory?: { settings: MemorySettings; scheduler?: Scheduler; store?: CacheStore; lock?: ReplicaLock; onEvict?: (key: string) => void };
   /** Clock in epoch ms for clients and health timestamps. Default `Date.now`. */
   now?: () => number;
   /** Sleep between retries (tests record instead of waiting). Default a timer. */
@@ -61,7 +61,10 @@ export function createSources(servers: readonly ServerConfig[], options: CreateS
       circuitBreaker: server.circuitBreaker,
     }),
   );
-  const list = store === undefined ? adapters : adapters.map((a) => new MemorySource(a, { store, settings: memory!.settings, scheduler }));
+  const list =
+    store === undefined
+      ? adapters
+      : adapters.map((a) => new MemorySource(a, { store, settings: memory!.settings, scheduler, ...(memory!.lock !== undefined && { lock: memory!.lock }) }));
   const health = new Map(list.map((s) => [s.name, trackHealth(s, now)]));
   return {
     list,

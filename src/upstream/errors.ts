@@ -227,6 +227,30 @@ export class UpstreamCircuitOpenError extends UpstreamError {
  * @param value anything caught
  * @returns true for instances of {@link UpstreamError} and its subclasses
  */
+/**
+ * An `UpstreamError` again from its `toJSON()` form (an error that crossed a process, e.g. a
+ * live poller's SOURCE_DOWN published by another replica): the same code, message and fields.
+ */
+export function upstreamErrorFromJson(json: UpstreamErrorJson): UpstreamError {
+  const error = new UpstreamError(
+    json.code,
+    {
+      source: json.source,
+      method: json.method,
+      path: json.path,
+      ...(json.status !== undefined && { status: json.status }),
+      retryable: json.retryable,
+      ...(json.upstreamMessage !== undefined && { upstreamMessage: json.upstreamMessage }),
+      ...(json.upstreamCode !== undefined && { upstreamCode: json.upstreamCode }),
+      ...(json.retryAfterMs !== undefined && { retryAfterMs: json.retryAfterMs }),
+    },
+    json.retryable,
+  );
+  Object.defineProperty(error, 'message', { value: json.message, enumerable: false, writable: true, configurable: true });
+  Object.defineProperty(error, 'name', { value: json.name, enumerable: false, writable: true, configurable: true });
+  return error;
+}
+
 export function isUpstreamError(value: unknown): value is UpstreamError {
   return value instanceof UpstreamError;
 }

@@ -17,6 +17,8 @@ export interface LiveSettings {
   queueSize: number;
   /** WebSocket ping and SSE comment interval, ms: keeps proxies from closing idle connections and finds dead peers. */
   heartbeatMs: number;
+  /** With a shared store: the lease of a server's one poller across replicas, ms (renewed every third of it; a dead leader's passes on within it). */
+  leaseMs: number;
 }
 
 export const LIVE_DEFAULTS: Readonly<LiveSettings> = Object.freeze({
@@ -27,4 +29,5 @@ export const LIVE_DEFAULTS: Readonly<LiveSettings> = Object.freeze({
   maxSubscriptions: 5_000,
   queueSize: 256,
   heartbeatMs: 15_000,
+  leaseMs: 10_000,
 });

@@ -30,7 +30,22 @@ export interface MemorySourceOptions {
   store: CacheStore;
   settings: MemorySettings;
   scheduler: Scheduler;
+  /** Cross-replica coalescing of list reads (a shared store's short locks); none: this process only. */
+  lock?: ReplicaLock;
 }
+
+/**
+ * A short lock per key shared by the replicas (`SharedLock` of src/sources/shared): who holds it
+ * reads, the others wait briefly for its answer in the shared store.
+ */
+export interface ReplicaLock {
+  /** The lock, or undefined when another replica holds it (a lock that cannot be shared is held locally). */
+  tryAcquire(key: string, ttlMs: number): Promise<{ release(): Promise<boolean> } | undefined>;
+  waitFor(key: string, options: { timeoutMs: number }): Promise<'released' | 'timeout' | 'unavailable'>;
+}
+
+/** Longest a replica waits for another replica's read of the same list before reading itself, ms. */
+export const REPLICA_WAIT_MS = 1000;
 
 /** A list as the store keeps it: plain data (a shared store serializes it). */
 interface StoredList<T> {
@@ -399,14 +414,43 @@ export class MemorySource implements Source {
     kind: 'RestoreSession' | 'RestorePoint',
     load: () => Promise<ListResult<T, string>>,
   ): Promise<ListResult<T, string>> {
-    const { value, freshness } = await this.read<StoredList<T>>(what, this.key(rest), this.options.settings.listTtlMs, scope, operation, async () => {
-      const result = await load();
-      // What a list read is also what a lookup by id would read (a `node` refetch of a listed session).
-      const at = this.options.scheduler.now();
-      await Promise.all(result.items.map((r) => this.put(this.entityKey(kind, r.nativeId), r, at)));
-      return { items: result.items, complete: result.complete, unapplied: [...result.unapplied] };
-    });
+    const key = this.key(rest);
+    const ttlMs = this.options.settings.listTtlMs;
+    const { value, freshness } = await this.read<StoredList<T>>(what, key, ttlMs, scope, operation, () =>
+      this.acrossReplicas(key, ttlMs, async () => {
+        const result = await load();
+        // What a list read is also what a lookup by id would read (a `node` refetch of a listed session).
+        const at = this.options.scheduler.now();
+        await Promise.all(result.items.map((r) => this.put(this.entityKey(kind, r.nativeId), r, at)));
+        return { items: result.items, complete: result.complete, unapplied: [...result.unapplied] };
+      }),
+    );
     return { items: value.items.map((r) => stamp(r, freshness)), complete: value.complete, unapplied: new Set(value.unapplied), freshness };
+  }
+
+  /**
+   * The single flight of `key` across replicas: with a shared lock, one replica reads and the
+   * others wait for it (at most {@link REPLICA_WAIT_MS}), then take its answer from the shared
+   * store; a replica that waited in vain (the holder was slow or died) reads itself. Without a
+   * lock, or when the lock cannot be shared (Redis down), this replica reads.
+   */
+  private async acrossReplicas<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
+    const lock = this.options.lock;
+    if (lock === undefined) return load();
+    const held = await lock.tryAcquire(key, this.options.settings.budgetMs);
+    if (held !== undefined) {
+      try {
+        return await load();
+      } finally {
+        void held.release();
+      }
+    }
+    const outcome = await lock.waitFor(key, { timeoutMs: Math.min(REPLICA_WAIT_MS, this.options.settings.budgetMs) });
+    if (outcome === 'released') {
+      const entry = await this.options.store.get<T>(key);
+      if (entry !== undefined && this.options.scheduler.now() - entry.at <= ttlMs) return entry.value;
+    }
+    return load();
   }
 
   /**
