@@ -23,6 +23,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createLiveFeed, type GatewayLiveFeed } from '../sources/live/createLiveFeed.js';
 import { createSharedState } from '../sources/shared/createSharedState.js';
+import { shareCircuits } from '../sources/shared/shareCircuits.js';
 import { redactSourceErrors } from '../graph/errors/createRedactUpstreamPlugin.js';
 import { SubscriptionGate } from './live/subscriptionGate.js';
 import { createWsTransport } from './live/createWsTransport.js';
@@ -201,6 +202,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // An open circuit is probed in the background when its cooldown ends, not by a user's query.
   const prober = probeOpenCircuits(set.list, { scheduler, logger });
   const sources = set.list;
+  // A server one replica found down is skipped by all (their breakers follow each other's).
+  const unshareCircuits = shared === undefined ? undefined : shareCircuits(sources, shared, { now: scheduler.now, logger });
   for (const source of sources) source.subscribe((event) => metrics.recordSourceEvent(event));
   metrics.watchSources(
     () => sources.map((s) => ({ name: s.name, kind: s.kind, status: set.health(s.name).status })),
@@ -240,6 +243,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     results.forEach((r, i) => {
       if (r.status === 'rejected') logger.warn({ source: sources[i]!.name, err: r.reason as unknown }, 'closing source failed');
     });
+    unshareCircuits?.();
     await shared?.close().catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'closing the shared store failed'));
   };
 

@@ -1,5 +1,5 @@
 import type { UpstreamError } from './errors.js';
-import type { CircuitState } from './http/CircuitBreaker.js';
+import type { CircuitState, CircuitTransition, RemoteCircuit } from './http/CircuitBreaker.js';
 import type { HttpRequestEvent } from './http/createHttpClient.js';
 
 /**
@@ -335,7 +335,9 @@ export type SourceEvent =
   | { type: 'success'; source: string; operation: string }
   | { type: 'failure'; source: string; operation: string; error: UpstreamError }
   | { type: 'logon'; source: string; logon: string; outcome: 'success' | 'failure'; renewal: boolean }
-  | { type: 'cache'; source: string; what: string; outcome: 'hit' | 'miss' | 'stale' | 'coalesced' | 'revalidate' };
+  | { type: 'cache'; source: string; what: string; outcome: 'hit' | 'miss' | 'stale' | 'coalesced' | 'revalidate' }
+  /** The server's circuit breaker changed (`remote`: adopted from another replica). */
+  | { type: 'circuit'; source: string; transition: CircuitTransition };
 
 /**
  * Health of one source as the gateway's calls to it found it (tracked from its events by
@@ -393,6 +395,8 @@ export interface Source {
   check(): Promise<SourceCheck>;
   /** The circuit breaker of this server. */
   circuit(): CircuitState;
+  /** Takes another replica's breaker state of this server (replicas sharing Redis skip a server one of them found down). */
+  adoptCircuit(remote: RemoteCircuit): void;
   /** Token counters, for sources with OAuth grants. */
   grantStats(): GrantStats | undefined;
   /** Subscribes to outcome events; returns the unsubscribe function. */
@@ -417,6 +421,8 @@ export interface LiveFeed {
   /** Listens to these servers' changes; a server's poller starts with its first listener and stops after its last. Returns the stop function. */
   listen(sources: readonly string[], listener: (event: LiveEvent) => void): () => void;
 }
+
+export type { RemoteCircuit } from './http/CircuitBreaker.js';
 
 // Times in records are wire text; these read them the same way for every kind.
 export { toDateTime, wireTimeMs } from './wireTime.js';

@@ -1,5 +1,6 @@
 import { isUpstreamError } from './errors.js';
 import type { HttpRequestEvent } from './http/createHttpClient.js';
+import type { CircuitTransition } from './http/CircuitBreaker.js';
 import type { SourceEvent } from './Source.js';
 
 /**
@@ -38,6 +39,11 @@ export class SourceEventHub {
     const ok = request.status !== undefined && request.status >= 200 && request.status < 300;
     this.emit({ type: 'logon', source: this.source, logon, outcome: ok ? 'success' : 'failure', renewal: this.logons > 0 });
     if (ok) this.logons++;
+  };
+
+  /** The `onCircuit` hook of the source's HTTP client. */
+  readonly circuit = (transition: CircuitTransition): void => {
+    this.emit({ type: 'circuit', source: this.source, transition });
   };
 
   /** Runs one contract call and reports its outcome; the result or error passes through unchanged. */

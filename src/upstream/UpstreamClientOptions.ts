@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { HttpRequestEvent, HttpRetryOptions, HttpTlsOptions } from './http/createHttpClient.js';
 import type { HttpSettings } from './http/httpDefaults.js';
+import type { CircuitTransition } from './http/CircuitBreaker.js';
 
 /**
  * What every upstream client is built from: one configured server, its credentials and HTTP policy.
@@ -33,6 +34,8 @@ export interface UpstreamClientOptions {
   logger?: Logger;
   /** Called after every HTTP attempt (metrics, health, tests). */
   onRequest?: (event: HttpRequestEvent) => void;
+  /** Called on every change of the server's circuit breaker (replicas share them). */
+  onCircuit?: (transition: CircuitTransition) => void;
   /** Clock in epoch ms: auth expiry and caches, `Retry-After` dates, latencies. Default `Date.now`. */
   now?: () => number;
   /** Sleep between retries, in ms. Default a timer; tests inject a recorder. */

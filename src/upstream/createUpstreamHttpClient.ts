@@ -29,5 +29,6 @@ export function createUpstreamHttpClient(
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     ...(options.circuitBreaker !== undefined && { circuitBreaker: options.circuitBreaker }),
     ...(options.onRequest !== undefined && { onRequest: options.onRequest }),
+    ...(options.onCircuit !== undefined && { onCircuit: options.onCircuit }),
   });
 }

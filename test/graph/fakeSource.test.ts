@@ -94,6 +94,7 @@ class FakeSource implements Source {
   circuit() {
     return { circuit: 'closed' as const, consecutiveFailures: 0, probeInFlight: false };
   }
+  adoptCircuit() {}
   grantStats() {
     return undefined;
   }

@@ -15,7 +15,11 @@ describe('two replicas sharing Redis (in process)', () => {
   beforeAll(async () => {
     redis = await startRedis();
     sims = await startSimulators({ em: 2, vbo: ['v8'], sessionsPerServer: 20 });
-    const config = await simConfig(sims, { store: { redis: { url: redis.url, keyPrefix: 'vg-test:' } }, cursorSecret: 'one-secret-for-every-replica-0123' });
+    const config = await simConfig(sims, {
+      store: { redis: { url: redis.url, keyPrefix: 'vg-test:' } },
+      cursorSecret: 'one-secret-for-every-replica-0123',
+      defaults: { retry: { limit: 0 }, circuitBreaker: { failureThreshold: 2, cooldownMs: 60_000 } },
+    });
     a = await createGateway(config, { logger: logs[0]!.logger, defaultMetrics: false });
     b = await createGateway(config, { logger: logs[1]!.logger, defaultMetrics: false });
     await until(async () => (await ready(a)).store?.status === 'up' && (await ready(b)).store?.status === 'up');
@@ -57,5 +61,24 @@ describe('two replicas sharing Redis (in process)', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => gql(i % 2 ? a : b, query)));
     for (const r of answers) expect(r.errors).toBeUndefined();
     for (const em of sims.em) expect([em.name, em.log.count('GET /api/query?type=RestoreSession')]).toEqual([em.name, 1]);
+  });
+
+  it('a server one replica found down is skipped by the other: its breaker opens too, and B sends it nothing', async () => {
+    const em = sims.em[1]!;
+    em.faults.set({ rules: [{ action: { status: 503 } }] });
+    const query = `{ restoreSessions(first: 3, filter: { sources: ["${em.name}"] }) { nodes { id } outcomes { source { name } status error { code } } } }`;
+    try {
+      for (let i = 0; i < 2; i++) await gql(a, query.replace('first: 3', `first: ${3 + i}`));
+      await until(async () => {
+        const r = await gql(b, `{ sources { name status } }`);
+        return (r.data!.sources as { name: string; status: string }[]).find((s) => s.name === em.name)?.status === 'CIRCUIT_OPEN';
+      });
+      em.log.reset();
+      const onB = await gql(b, query.replace('first: 3', 'first: 9'));
+      expect(JSON.stringify(onB)).toContain('UPSTREAM_CIRCUIT_OPEN');
+      expect(em.log.count()).toBe(0);
+    } finally {
+      em.faults.clear();
+    }
   });
 });

@@ -20,6 +20,7 @@ import type {
   SmallListKind,
   Source,
   SourceEvent,
+  RemoteCircuit,
 } from '../../upstream/Source.js';
 import type { Scheduler } from '../Scheduler.js';
 import type { CacheEntry, CacheStore } from './CacheStore.js';
@@ -142,6 +143,9 @@ export class MemorySource implements Source {
   }
   circuit() {
     return this.inner.circuit();
+  }
+  adoptCircuit(remote: RemoteCircuit) {
+    this.inner.adoptCircuit(remote);
   }
   grantStats() {
     return this.inner.grantStats();

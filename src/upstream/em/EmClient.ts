@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import type { UpstreamAuthError } from '../errors.js';
 import { UpstreamBadResponseError, UpstreamUnreachableError, isUpstreamError } from '../errors.js';
 import { authenticatedRequest } from '../http/authenticatedRequest.js';
-import type { CircuitState } from '../http/CircuitBreaker.js';
+import type { CircuitState, RemoteCircuit } from '../http/CircuitBreaker.js';
 import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
 import { DEFAULT_MAX_URL_LENGTH } from '../http/httpDefaults.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
@@ -345,6 +345,11 @@ export class EmClient {
   /** State of this server's circuit breaker (see `CircuitBreaker`), for health reports. */
   circuit(): CircuitState {
     return this.http.circuit();
+  }
+
+  /** Adopts another replica's breaker state of this server. */
+  adoptCircuit(remote: RemoteCircuit): void {
+    this.http.adoptCircuit(remote);
   }
 
   /**

@@ -20,6 +20,7 @@ import type {
   TimeOrder,
   TimeWindow,
   VmRestorePointRecord,
+  RemoteCircuit,
 } from '../Source.js';
 import { EmClient, type EmClientOptions } from './EmClient.js';
 import { emLinks, linkedId } from './emLinks.js';
@@ -113,12 +114,12 @@ export class EmSource implements Source {
   private readonly events: SourceEventHub;
 
   /** @param options the client's options; `onRequest` is the source's own (subscribe instead) */
-  constructor(options: Omit<EmClientOptions, 'onRequest'> & { publicUrl: string }) {
+  constructor(options: Omit<EmClientOptions, 'onRequest' | 'onCircuit'> & { publicUrl: string }) {
     this.name = options.name;
     this.url = options.publicUrl;
     // Logons are `POST /api/sessionMngr/` (docs/veeam-wire.md Part 1 section 2).
     this.events = new SourceEventHub(options.name, (e) => (e.method === 'POST' && /\/sessionMngr\/?(\?|$)/i.test(e.path) ? 'em_logon' : undefined));
-    this.client = new EmClient({ ...options, onRequest: this.events.http });
+    this.client = new EmClient({ ...options, onRequest: this.events.http, onCircuit: this.events.circuit });
   }
 
   describe(): SourceDescription {
@@ -221,6 +222,9 @@ export class EmSource implements Source {
 
   circuit() {
     return this.client.circuit();
+  }
+  adoptCircuit(remote: RemoteCircuit) {
+    this.client.adoptCircuit(remote);
   }
 
   grantStats(): undefined {

@@ -46,7 +46,15 @@ export interface CircuitTransition {
   from: CircuitStateName;
   to: CircuitStateName;
   state: CircuitState;
+  /** True when the change was adopted from another replica's breaker (`adopt`), not found by this one. */
+  remote: boolean;
 }
+
+/**
+ * Another replica's breaker of the same server, as it travels between replicas: open for
+ * `remainingMs` more (a duration, so the replicas' clocks need not agree), or closed again.
+ */
+export type RemoteCircuit = { circuit: 'open'; remainingMs: number; lastFailureCode?: string } | { circuit: 'closed' };
 
 const DEFAULTS = HTTP_DEFAULTS.circuitBreaker;
 
@@ -135,6 +143,29 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * Takes another replica's finding: a server it found down is skipped here too until its cooldown
+   * ends (then this breaker probes as usual), and one it found back is called again. A breaker open
+   * on its own evidence keeps the later of the two deadlines.
+   */
+  adopt(remote: RemoteCircuit): void {
+    this.settle();
+    if (remote.circuit === 'closed') {
+      if (this.state !== 'closed' && !this.probing) this.close(true);
+      return;
+    }
+    const until = this.now() + Math.max(0, remote.remainingMs);
+    if (this.state === 'open') {
+      this.until = Math.max(this.until ?? 0, until);
+      return;
+    }
+    if (this.probing) return;
+    this.openedAt = this.now();
+    this.until = until;
+    this.lastCode = remote.lastFailureCode ?? this.lastCode;
+    this.move('open', true);
+  }
+
   /** The current state (an elapsed cooldown reads as half-open: the next call is the probe). */
   snapshot(): CircuitState {
     this.settle();
@@ -170,19 +201,19 @@ export class CircuitBreaker {
     this.move('open');
   }
 
-  private close(): void {
+  private close(remote = false): void {
     this.failures = 0;
     this.lastCode = undefined;
     this.reopens = 0;
     this.openedAt = undefined;
     this.until = undefined;
-    this.move('closed');
+    this.move('closed', remote);
   }
 
-  private move(to: CircuitStateName): void {
+  private move(to: CircuitStateName, remote = false): void {
     const from = this.state;
     this.state = to;
     this.generation++;
-    this.onTransition?.({ from, to, state: this.view() });
+    this.onTransition?.({ from, to, state: this.view(), remote });
   }
 }

@@ -6,7 +6,7 @@ import { currentRequestSignal } from './requestSignal.js';
 import pino, { type Logger } from 'pino';
 import { RETRYABLE_STATUSES, UpstreamCircuitOpenError, type UpstreamError } from '../errors.js';
 import { redactSecrets, safePath } from '../redactSecrets.js';
-import { CircuitBreaker, type CircuitOutcome, type CircuitState } from './CircuitBreaker.js';
+import { CircuitBreaker, type CircuitOutcome, type CircuitState, type CircuitTransition, type RemoteCircuit } from './CircuitBreaker.js';
 import { HTTP_DEFAULTS, type HttpSettings } from './httpDefaults.js';
 import { RetryBudget } from './RetryBudget.js';
 import { isRetryableNetworkError, mapRequestError } from './mapRequestError.js';
@@ -66,6 +66,8 @@ export interface HttpClientOptions {
   logger?: Logger;
   /** Called after every attempt; exceptions thrown by it are ignored. */
   onRequest?: (event: HttpRequestEvent) => void;
+  /** Called on every change of the circuit breaker (replicas share them). */
+  onCircuit?: (transition: CircuitTransition) => void;
   /** Known secrets (password...) to scrub from errors; more can be added with `addSecret`. */
   secrets?: readonly string[];
   /** Clock in epoch ms, for deadlines and `Retry-After` dates. Default `Date.now`. */
@@ -141,6 +143,8 @@ export interface HttpClient {
   secrets(): readonly string[];
   /** State of this server's circuit breaker (health reports). */
   circuit(): CircuitState;
+  /** Adopts another replica's breaker state of this server (`CircuitBreaker.adopt`). */
+  adoptCircuit(remote: RemoteCircuit): void;
   /** Close pooled sockets. */
   close(): void;
 }
@@ -204,8 +208,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const sleep = options.sleep ?? ((ms: number) => sleepMs(ms).then(() => undefined));
   const { maxSockets } = withDefaults(HTTP_DEFAULTS.concurrency, options.concurrency);
   // The breaker fills in its own defaults (from HTTP_DEFAULTS): an unset ceiling follows a raised cooldown.
-  const breaker = new CircuitBreaker(options.circuitBreaker ?? {}, now, ({ from, to, state }) => {
-    const at = { openedAt: iso(state.openedAt), until: iso(state.until), lastFailureCode: state.lastFailureCode };
+  const breaker = new CircuitBreaker(options.circuitBreaker ?? {}, now, (transition) => {
+    options.onCircuit?.(transition);
+    const { from, to, state } = transition;
+    const at = {
+      openedAt: iso(state.openedAt),
+      until: iso(state.until),
+      lastFailureCode: state.lastFailureCode,
+      ...(transition.remote && { adoptedFromReplica: true }),
+    };
     if (to === 'open')
       logger.warn(
         { circuit: to, from, ...at, consecutiveFailures: state.consecutiveFailures },
@@ -429,6 +440,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     },
     secrets,
     circuit: () => breaker.snapshot(),
+    adoptCircuit: (remote) => breaker.adopt(remote),
     close() {
       agent.http.destroy();
       agent.https.destroy();

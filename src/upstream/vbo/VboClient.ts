@@ -6,7 +6,7 @@ import type { UpstreamAuthError } from '../errors.js';
 import { UpstreamBadResponseError } from '../errors.js';
 import { extractUpstreamMessage } from '../extractUpstreamMessage.js';
 import { authenticatedRequest } from '../http/authenticatedRequest.js';
-import type { CircuitState } from '../http/CircuitBreaker.js';
+import type { CircuitState, RemoteCircuit } from '../http/CircuitBreaker.js';
 import type { HttpClient, HttpResponse } from '../http/createHttpClient.js';
 import { createUpstreamLogger } from '../http/upstreamLogger.js';
 import { authErrorFromResponse, httpErrorFromResponse } from '../httpErrorFromResponse.js';
@@ -425,6 +425,11 @@ export class VboClient {
   /** State of this server's circuit breaker (see `CircuitBreaker`), for health reports. */
   circuit(): CircuitState {
     return this.http.circuit();
+  }
+
+  /** Adopts another replica's breaker state of this server. */
+  adoptCircuit(remote: RemoteCircuit): void {
+    this.http.adoptCircuit(remote);
   }
 
   /**

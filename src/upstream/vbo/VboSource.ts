@@ -22,6 +22,7 @@ import type {
   SourceCheck,
   SourceDescription,
   TimeWindow,
+  RemoteCircuit,
 } from '../Source.js';
 import { inclusiveUpperBound, wireTimeMs } from '../wireTime.js';
 import { halLinks } from './halLinks.js';
@@ -171,13 +172,13 @@ export class VboSource implements Source {
   private readonly totals: TotalCountHints;
 
   /** @param options the client's options; `onRequest` is the source's own (subscribe instead) */
-  constructor(options: Omit<VboClientOptions, 'onRequest'> & { publicUrl: string }) {
+  constructor(options: Omit<VboClientOptions, 'onRequest' | 'onCircuit'> & { publicUrl: string }) {
     this.name = options.name;
     this.url = options.publicUrl;
     this.totals = new TotalCountHints(options.now ?? Date.now);
     // Token requests are `POST /vN/token` (docs/veeam-wire.md Part 2 section 2).
     this.events = new SourceEventHub(options.name, (e) => (e.method === 'POST' && /\/v\d+\/token(\?|$)/i.test(e.path) ? 'vbo_token' : undefined));
-    this.client = new VboClient({ ...options, onRequest: this.events.http });
+    this.client = new VboClient({ ...options, onRequest: this.events.http, onCircuit: this.events.circuit });
     const caps = this.client.capabilities;
     this.description = {
       kind: 'microsoft365',
@@ -439,6 +440,9 @@ export class VboSource implements Source {
 
   circuit() {
     return this.client.circuit();
+  }
+  adoptCircuit(remote: RemoteCircuit) {
+    this.client.adoptCircuit(remote);
   }
 
   grantStats() {
