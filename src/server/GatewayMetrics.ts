@@ -10,6 +10,8 @@ export interface SourceHealthView {
   name: string;
   kind: string;
   status: 'UNKNOWN' | 'UP' | 'DOWN';
+  /** The server's circuit breaker. */
+  circuit: 'closed' | 'open' | 'half-open';
 }
 
 /** VB365 `/token` counters of one source (see `VboClient.tokenStats()`). */
@@ -40,6 +42,8 @@ export const METRIC_NAMES = {
   subscriptions: 'veeam_graph_subscriptions',
   subscriptionConnections: 'veeam_graph_subscription_connections',
   livePollers: 'veeam_graph_live_pollers',
+  buildInfo: 'veeam_graph_build_info',
+  circuitState: 'veeam_graph_circuit_state',
 } as const;
 
 /** Why the gateway's door refused a request (the `reason` label of `veeam_graph_access_denied_total`). */
@@ -83,9 +87,18 @@ export class GatewayMetrics {
   private sources: () => readonly SourceHealthView[] = () => [];
   private tokenStats: () => readonly TokenStatsView[] = () => [];
 
-  /** @param options `defaultMetrics: false` skips the process metrics (they start timers per registry). */
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  /**
+   * @param options `defaultMetrics: false` skips the process metrics (they start timers per
+   *   registry); `version` labels `veeam_graph_build_info`
+   */
+  constructor(options: { defaultMetrics?: boolean; version?: string } = {}) {
     const registers = [this.registry];
+    new Gauge({
+      name: METRIC_NAMES.buildInfo,
+      help: 'Always 1; the labels say which veeam-graph runs on which Node.js.',
+      labelNames: ['version', 'node_version'],
+      registers,
+    }).set({ version: options.version ?? 'unknown', node_version: process.version }, 1);
     this.operations = new Counter({
       name: METRIC_NAMES.operations,
       help: 'GraphQL operations by operation name and outcome (success, partial, error, rejected).',
@@ -199,6 +212,17 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const s of health()) this.set({ source: s.name, kind: s.kind }, s.status === 'UP' ? 1 : s.status === 'DOWN' ? 0 : -1);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.circuitState,
+      help: 'Circuit breaker of each configured server: 1 for its current state (closed, open, half-open), 0 for the others.',
+      labelNames: ['source', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of health())
+          for (const state of ['closed', 'open', 'half-open'] as const) this.set({ source: s.name, state }, s.circuit === state ? 1 : 0);
       },
     });
     new Counter({

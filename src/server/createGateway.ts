@@ -24,6 +24,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createLiveFeed, type GatewayLiveFeed } from '../sources/live/createLiveFeed.js';
 import { createSharedState } from '../sources/shared/createSharedState.js';
 import { shareCircuits } from '../sources/shared/shareCircuits.js';
+import { packageVersion } from '../cli/version.js';
 import { redactSourceErrors } from '../graph/errors/createRedactUpstreamPlugin.js';
 import { SubscriptionGate } from './live/subscriptionGate.js';
 import { createWsTransport } from './live/createWsTransport.js';
@@ -181,7 +182,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // The TLS files were checked when the config loaded; read again here, they may have changed since.
   const tls = config.listen.tls === undefined ? undefined : await readListenerTls(config.listen.tls);
 
-  const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true, version: packageVersion() });
   const scheduler: Scheduler = options.scheduler ?? (options.now ? { now: options.now, setTimer: realScheduler.setTimer } : realScheduler);
   // Replicas share the cache, list reads and the live pollers through Redis (config `store.redis`).
   const shared =
@@ -206,7 +207,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const unshareCircuits = shared === undefined ? undefined : shareCircuits(sources, shared, { now: scheduler.now, logger });
   for (const source of sources) source.subscribe((event) => metrics.recordSourceEvent(event));
   metrics.watchSources(
-    () => sources.map((s) => ({ name: s.name, kind: s.kind, status: set.health(s.name).status })),
+    () =>
+      sources.map((s) => {
+        const health = set.health(s.name);
+        return { name: s.name, kind: s.kind, status: health.status, circuit: health.circuit.state };
+      }),
     () =>
       sources.flatMap((s) => {
         const stats = s.grantStats();

@@ -207,6 +207,11 @@ describe('/readyz and Source.status use the same status names', () => {
       ['em-1', 0],
       ['em-2', 1],
     ]);
+    const text = await (await fetch(`${h.gateway.url}/metrics`)).text();
+    expect(text).toMatch(/^veeam_graph_circuit_state\{source="em-1",state="open"\} 1$/m);
+    expect(text).toMatch(/^veeam_graph_circuit_state\{source="em-1",state="closed"\} 0$/m);
+    expect(text).toMatch(/^veeam_graph_circuit_state\{source="em-2",state="closed"\} 1$/m);
+    expect(text).toMatch(new RegExp(`^veeam_graph_build_info\\{version="\\d+\\.\\d+\\.\\d+[^"]*",node_version="${process.version}"\\} 1$`, 'm'));
 
     await h.sims.em[1]!.close();
     h.clock.advance(10_000);
