@@ -20,7 +20,7 @@ import pino from 'pino';
 import { DEFAULT_HTTP, type ServerConfig } from '../src/config/loadConfig.js';
 import { createGraph } from '../src/graph/createGraph.js';
 import type { GraphContext } from '../src/graph/GraphContext.js';
-import { createRequestScope } from '../src/graph/loaders/createRequestScope.js';
+import { createRequestScope } from '../src/upstream/Source.js';
 import { createSources } from '../src/sources/createSources.js';
 import type { Source } from '../src/upstream/Source.js';
 import { naiveLoaders } from './naiveLoaders.js';

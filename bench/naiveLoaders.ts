@@ -1,5 +1,5 @@
 import type { LoaderFactory } from '../src/graph/loaders/createLoaders.js';
-import { createRequestScope } from '../src/graph/loaders/createRequestScope.js';
+import { createRequestScope } from '../src/upstream/Source.js';
 
 /**
  * The benchmark's comparison: what a gateway without DataLoader does. Every link is its own

@@ -10,7 +10,6 @@ import { createFormatError } from './errors/createFormatError.js';
 import { graphQLErrorOf, sourceErrorOf } from './errors/upstreamGraphQLError.js';
 import type { GraphContext, StreamLimits } from './GraphContext.js';
 import { createLoaders, type LoaderFactory } from './loaders/createLoaders.js';
-import { createRequestScope } from './loaders/createRequestScope.js';
 import { createPartialErrorsPlugin } from './createPartialErrorsPlugin.js';
 import { createRedactUpstreamPlugin } from './errors/createRedactUpstreamPlugin.js';
 import { connectionResolvers } from './resolvers/connectionResolvers.js';
@@ -18,7 +17,7 @@ import { dateTimeScalar } from './resolvers/dateTimeScalar.js';
 import { entityResolvers } from './resolvers/entityResolvers.js';
 import { queryResolvers } from './resolvers/queryResolvers.js';
 import { subscriptionResolvers } from './resolvers/subscriptionResolvers.js';
-import type { LiveFeed, ReadPolicy, RequestScope, Source, SourceHealth } from '../upstream/Source.js';
+import { createRequestScope, type LiveFeed, type ReadPolicy, type RequestScope, type Source, type SourceHealth } from '../upstream/Source.js';
 
 export interface CreateGraphOptions {
   sources: readonly Source[];

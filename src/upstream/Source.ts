@@ -285,6 +285,22 @@ export interface ReadPolicy {
 /** The policy of a request that says nothing: TTLs apply, no deadline. */
 export const DEFAULT_READ_POLICY: ReadPolicy = Object.freeze({ noCache: false });
 
+/** A `RequestScope`: one promise per key for the life of one request (failures included, like DataLoader). */
+export function createRequestScope(policy: ReadPolicy = DEFAULT_READ_POLICY): RequestScope {
+  const memo = new Map<string, Promise<unknown>>();
+  return {
+    policy,
+    once<T>(key: string, load: () => Promise<T>): Promise<T> {
+      let p = memo.get(key) as Promise<T> | undefined;
+      if (p === undefined) {
+        p = load();
+        memo.set(key, p);
+      }
+      return p;
+    },
+  };
+}
+
 /** What a source can do, fixed for its configuration. */
 export interface SourceDescription {
   kind: SourceKind;

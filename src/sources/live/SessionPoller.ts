@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import {
+  createRequestScope,
   wireTimeMs,
   type Freshness,
   type LiveEvent,
-  type ReadPolicy,
   type RequestScope,
   type RestoreSessionRecord,
   type Source,
@@ -45,22 +45,6 @@ export function changedFields(prev: RestoreSessionRecord, next: RestoreSessionRe
     if (a !== b && JSON.stringify(a) !== JSON.stringify(b)) out.push(key);
   }
   return out;
-}
-
-/** A scope for one poll: whole collections read once, the poller's freshness policy. */
-function pollScope(policy: ReadPolicy): RequestScope {
-  const memo = new Map<string, Promise<unknown>>();
-  return {
-    policy,
-    once<T>(key: string, load: () => Promise<T>): Promise<T> {
-      let p = memo.get(key) as Promise<T> | undefined;
-      if (p === undefined) {
-        p = load();
-        memo.set(key, p);
-      }
-      return p;
-    },
-  };
 }
 
 export interface SessionPollerOptions {
@@ -159,7 +143,7 @@ export class SessionPoller {
   }
 
   private async poll(): Promise<void> {
-    const scope = pollScope({ noCache: false, maxAgeMs: Math.floor(this.options.settings.fastPollMs / 2) });
+    const scope = createRequestScope({ noCache: false, maxAgeMs: Math.floor(this.options.settings.fastPollMs / 2) });
     const emitted: LiveEvent[] = [];
     try {
       if (this.watermark === undefined) await this.prime(scope);
