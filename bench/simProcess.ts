@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig, type GatewayConfig } from '../src/config/loadConfig.js';
 import type { FaultOptions } from '../src/sim/Faults.js';
 import type { RequestStats } from '../src/sim/RequestLog.js';
-import type { SimulatorsDescription } from '../src/sim/startSimulators.js';
+import type { SimulatorsDescription, StartSimulatorsOptions } from '../src/sim/startSimulators.js';
 
 /** One simulated server as `veeam-graph sim` describes it (`{name, kind, url, apiVersion?, username, password}`). */
 export type SimDescriptor = SimulatorsDescription['servers'][number];
@@ -35,6 +35,12 @@ export interface SimProcessOptions {
   jitterMs?: number;
   /** Bound on the start (tsx compile + world generation), ms. Default 60000. */
   startTimeoutMs?: number;
+  /**
+   * World options (`world.live`...), which `veeam-graph sim` has no flag for: when given, the child
+   * runs a few lines of `--eval` that call `startSimulators` with the same options and print the
+   * same JSON line (see {@link simEvalEntry}); without it the child is `veeam-graph sim` as always.
+   */
+  world?: StartSimulatorsOptions['world'];
 }
 
 export interface SimProcess {
@@ -88,9 +94,42 @@ export function countRequests(stats: Record<string, SimStats>, match: (template:
 
 export const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
+/**
+ * The child's code when {@link SimProcessOptions.world} is given: what `veeam-graph sim` does
+ * (start, print `describe()` as one line, close on a stop signal), with the options as JSON.
+ */
+function simEvalEntry(options: StartSimulatorsOptions): string {
+  const module = new URL('../src/sim/startSimulators.ts', import.meta.url).href;
+  return [
+    `const { startSimulators } = await import(${JSON.stringify(module)});`,
+    `const sims = await startSimulators(${JSON.stringify(options)});`,
+    `process.stdout.write(JSON.stringify(sims.describe()) + '\\n');`,
+    `let closing = false;`,
+    `for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {`,
+    `  if (closing) return; closing = true;`,
+    `  sims.close().finally(() => process.exit(0));`,
+    `});`,
+  ].join('\n');
+}
+
 /** Starts `veeam-graph sim` as a child process and resolves once it printed its servers. */
 export async function startSimProcess(options: SimProcessOptions = {}): Promise<SimProcess> {
-  const args = [
+  const evalArgs = (world: NonNullable<SimProcessOptions['world']>): string[] => [
+    '--import',
+    'tsx',
+    '--input-type=module',
+    '--eval',
+    simEvalEntry({
+      em: options.em ?? 3,
+      vbo: (options.vboVersions ?? ['v8', 'v6']) as NonNullable<StartSimulatorsOptions['vbo']>,
+      sessionsPerServer: options.sessions ?? 300,
+      seed: options.seed ?? 1,
+      faults: { latencyMs: options.latencyMs ?? 0, jitterMs: options.jitterMs ?? 0 },
+      host: '127.0.0.1',
+      world,
+    }),
+  ];
+  const simArgs = [
     '--import',
     'tsx',
     'src/main.ts',
@@ -110,6 +149,7 @@ export async function startSimProcess(options: SimProcessOptions = {}): Promise<
     '--host',
     '127.0.0.1',
   ];
+  const args = options.world === undefined ? simArgs : evalArgs(options.world);
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderrTail = '';
   child.stderr.setEncoding('utf8');
