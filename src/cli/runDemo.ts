@@ -4,7 +4,7 @@ import { createGateway } from '../server/createGateway.js';
 import { createLogger } from '../server/createLogger.js';
 import { exampleQueries } from '../server/graphiql/exampleQueries.js';
 import { startSimulators, type Simulators } from '../sim/startSimulators.js';
-import { listenError, logFormatOf, parseLogLevelFlag, parsePortFlag, trapStopSignals, waitForShutdown } from './cliSupport.js';
+import { announceListening, listenError, logFormatOf, parseLogLevelFlag, parsePortFlag, trapStopSignals, waitForShutdown } from './cliSupport.js';
 import { logSourceStates } from './logSourceStates.js';
 
 export const DEMO_HELP = `Usage: veeam-graph demo [options]
@@ -127,6 +127,8 @@ export async function runDemo(argv: string[]): Promise<void> {
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  // The same one line as serve, on stderr at every log level: scripts wait for it.
+  announceListening(gateway.url, gateway.graphiqlUrl);
   const running = gateway;
   void running.readiness.check().then((report) => logSourceStates(running.logger, report));
   await waitForShutdown(
