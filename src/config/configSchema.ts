@@ -292,6 +292,23 @@ export const configSchema = z.strictObject({
     ])
     .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /**
+   * OpenTelemetry traces over OTLP/HTTP (JSON). The standard `OTEL_*` variables win key by key
+   * (src/observability/tracingSettings.ts); without this key and without
+   * `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` tracing is off. `endpoint`: the collector's OTLP/HTTP
+   * base (`http://collector:4318`) or its full traces URL (`.../v1/traces`); `sampleRatio` (default
+   * 1) samples new traces, a caller's sampled `traceparent` is always followed; `headers` for the
+   * collector (an auth token: a secret).
+   */
+  tracing: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      endpoint: httpUrl.optional(),
+      serviceName: z.string().min(1).max(255).optional(),
+      sampleRatio: z.number().min(0).max(1).optional(),
+      headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'expected an HTTP header name'), secretSchema).optional(),
+    })
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -8,6 +8,7 @@ import { LIVE_DEFAULTS, type LiveSettings } from '../sources/live/liveDefaults.j
 import type { RedisSettings } from '../sources/shared/RedisConnection.js';
 import { configSchema } from './configSchema.js';
 import { resolveAuth } from './resolveAuth.js';
+import { endpointForLog, resolveTracingSettings, type TracingSettings } from '../observability/tracingSettings.js';
 import { AllowlistError, loadAllowlist, type Allowlist } from '../server/operations/loadAllowlist.js';
 import type { AuthSettings } from '../server/auth/authSettings.js';
 import { readListenerTls, type ListenerTlsFiles } from '../server/readListenerTls.js';
@@ -71,6 +72,8 @@ export interface GatewayConfig {
   /** Federation only: the prefix of the renamed generic root fields (`node` → `<prefix>Node`). */
   federationRootFieldPrefix: string | undefined;
   logLevel: string;
+  /** OpenTelemetry tracing (config `tracing` and `OTEL_*`); undefined: off. Header values are secrets: use `redacted()`. */
+  tracing?: TracingSettings;
   /** Problems that do not stop the start, such as plain-text passwords. */
   warnings: string[];
   /** The config with every secret replaced, safe for logs. */
@@ -561,6 +564,12 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     if (!/^\d+$/.test(env.PORT) || Number(env.PORT) > 65535) problems.push(`PORT: expected a port number, got "${env.PORT}" (environment)`);
     else port = Number(env.PORT);
   }
+  let tracingHeaders: Record<string, string> | undefined;
+  if (cfg.tracing?.headers !== undefined) {
+    tracingHeaders = {};
+    for (const [k, v] of Object.entries(cfg.tracing.headers)) tracingHeaders[k] = await resolveSecret(v, `tracing.headers.${k}`);
+  }
+  const tracing = resolveTracingSettings(cfg.tracing && { ...cfg.tracing, headers: tracingHeaders }, env, { problems, warnings, label });
   const host = env.HOST || cfg.listen?.host || '127.0.0.1';
   const logLevel = env.LOG_LEVEL || cfg.logLevel || 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}${gotText(logLevel, LOG_LEVELS)} (environment)`);
@@ -583,6 +592,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     federation: cfg.federation !== undefined && cfg.federation !== false,
     federationRootFieldPrefix: typeof cfg.federation === 'object' ? cfg.federation.rootFieldPrefix : undefined,
     logLevel,
+    ...(tracing !== undefined && { tracing }),
     warnings,
     redacted: () => redactedConfig(config),
   };
@@ -605,6 +615,13 @@ export function redactedConfig(config: GatewayConfig): unknown {
       },
     }),
     auth: { ...rest.auth, apiKeys: rest.auth.apiKeys.map((k) => ({ ...k, sha256: '[redacted]' })) },
+    ...(rest.tracing && {
+      tracing: {
+        ...rest.tracing,
+        endpoint: endpointForLog(rest.tracing.endpoint),
+        headers: Object.fromEntries(Object.keys(rest.tracing.headers).map((k) => [k, '[redacted]'])),
+      },
+    }),
     operations: rest.operations && { allowlistFile: rest.operations.allowlistFile, mode: rest.operations.mode, documents: rest.operations.allowlist.size },
     servers: config.servers.map((s) => ({ ...s, password: '[redacted]', tls: { ...s.tls, ...(s.tls.ca ? { ca: '[pem]' } : {}) } })),
   };

@@ -52,6 +52,8 @@ import { Readiness, type ReadinessOptions } from './Readiness.js';
 import { knownOperationTypesRule } from './knownOperationTypesRule.js';
 import { MAX_REQUEST_BODY_BYTES } from './requestBodyLimit.js';
 import { requestId } from './requestId.js';
+import { createOperationTracingMiddleware, createOperationTracingPlugin } from '../observability/operationTracing.js';
+import { startConfiguredTracing, type GatewayTracing } from '../observability/startTracing.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -105,6 +107,8 @@ export interface GatewayOptions {
   examples?: ExampleQuery[];
   /** Collect prom-client's process metrics. Default true. */
   defaultMetrics?: boolean;
+  /** Tracing started by the caller (tests, benchmarks), which also stops it; default: started from `config.tracing`, stopped by `close()`. */
+  tracing?: GatewayTracing;
 }
 
 /** A running gateway. */
@@ -255,7 +259,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const live = createLiveFeed(sources, { scheduler, settings: config.live, logger, shared });
   let apollo: ApolloServer<BaseContext> | undefined;
   let ws: { close(): Promise<void>; connections(): number } | undefined;
+  let ownTracing: GatewayTracing | undefined;
   try {
+    // Off (no SDK loaded, the API's no-op tracer) unless `tracing`/`OTEL_*` configured it (src/observability).
+    ownTracing = options.tracing === undefined ? await startConfiguredTracing(config.tracing, logger) : undefined;
+    const tracing = options.tracing ?? ownTracing;
     const graph = (options.createGraph ?? createGraph)({
       sources,
       health: set.health,
@@ -326,6 +334,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           : []),
         createCostLimitPlugin(config.limits),
         createOperationPlugin({ logger, metrics, principalOf: (context) => principalIn(context)?.id }),
+        ...(tracing ? [createOperationTracingPlugin()] : []),
       ],
     });
     await apollo.start();
@@ -406,6 +415,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       createAuthMiddleware(authenticator, 'read', onAuthFailure),
       ...(rateLimit ? [createRateLimitMiddleware(rateLimit, () => metrics.recordAccessDenied('rate_limited'))] : []),
       express.json({ limit: MAX_REQUEST_BODY_BYTES }),
+      // After the body parser: from here on the operation's span is the active one.
+      ...(tracing ? [createOperationTracingMiddleware()] : []),
       expressMiddleware(apollo as ApolloServer<BaseContext>, {
         context: async ({ req, res }) => {
           const id = String(res.locals.requestId);
@@ -464,6 +475,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           await apollo?.stop();
         } finally {
           await closeSources();
+          await ownTracing?.shutdown();
         }
         logger.info('gateway stopped');
       })();
@@ -503,6 +515,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     await ws?.close().catch(() => undefined);
     await apollo?.stop().catch(() => undefined);
     await closeSources();
+    await ownTracing?.shutdown().catch(() => undefined);
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { UPSTREAM_REDACT_PATHS } from '../upstream/http/upstreamLogger.js';
+import { traceLogFields } from '../observability/logFields.js';
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
@@ -49,6 +50,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     redact: { paths: [...GATEWAY_REDACT_PATHS], censor: '[REDACTED]' },
     base: { name: 'veeam-graph' },
     serializers: { err: serializeErr },
+    // `trace_id`/`span_id` while a span is active (tracing on); nothing otherwise.
+    mixin: traceLogFields,
   };
   if (options.destination) return pino(base, options.destination);
   const tty = process.stdout.isTTY === true;

@@ -1,4 +1,5 @@
 import { cursorFingerprint } from '../cursor.js';
+import { startMergeStep } from '../../observability/mergeSpans.js';
 import { parseConnectionArgs, type RawConnectionArgs } from '../connectionArgs.js';
 import { graphQLErrorOf, sourceErrorOf } from '../errors/upstreamGraphQLError.js';
 import type { GraphContext } from '../GraphContext.js';
@@ -99,7 +100,10 @@ export async function mergedConnection<T extends EntityRecord>(input: MergedConn
   };
 
   const answers = new Map<string, Answer<T>>();
-  for (const a of await Promise.all(input.asked.map((s) => ask(s)))) answers.set(a.source.name, a);
+  // Tracing: one span per step (a round: ask, then merge), src/observability/mergeSpans.ts; a no-op when off.
+  let step = startMergeStep(input.connection, 0, input.asked);
+  const firstAnswers = await Promise.all(input.asked.map((s) => ask(s)));
+  for (const a of firstAnswers) answers.set(a.source.name, a);
 
   const merge = () =>
     mergeSorted<Tagged<T>>({
@@ -112,7 +116,13 @@ export async function mergedConnection<T extends EntityRecord>(input: MergedConn
       include: (t) => t.keep,
     });
   let merged = merge();
+  step.end(firstAnswers, merged);
   for (let round = 0; round < MAX_REFETCH_ROUNDS && merged.starved.length > 0; round++) {
+    step = startMergeStep(
+      input.connection,
+      round + 1,
+      merged.starved.map(({ source }) => answers.get(source)!.source),
+    );
     const again = await Promise.all(
       merged.starved.map(({ source }) => {
         const previous = answers.get(source)!;
@@ -121,8 +131,12 @@ export async function mergedConnection<T extends EntityRecord>(input: MergedConn
     );
     // A refetch that fails keeps the earlier answer: the page is then short but still correct.
     for (const a of again) if (a.batch) answers.set(a.source.name, a);
-    if (again.every((a) => !a.batch)) break;
+    if (again.every((a) => !a.batch)) {
+      step.end(again);
+      break;
+    }
     merged = merge();
+    step.end(again, merged);
   }
 
   const byTime = new Map<string, Map<number, Tagged<T>[]>>();

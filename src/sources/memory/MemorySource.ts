@@ -1,5 +1,6 @@
 import { isUpstreamError, UpstreamTimeoutError } from '../../upstream/errors.js';
 import { withRequestSignal } from '../../upstream/http/requestSignal.js';
+import { recordCacheOutcome } from '../../observability/cacheSpans.js';
 import type {
   EntityRecord,
   Freshness,
@@ -257,6 +258,8 @@ export class MemorySource implements Source {
   private emit(what: string, outcome: 'hit' | 'miss' | 'stale' | 'coalesced' | 'revalidate'): void {
     const event: SourceEvent = { type: 'cache', source: this.name, what, outcome };
     for (const l of this.listeners) l(event);
+    // Tracing: on the span of the operation that asked (a no-op when tracing is off).
+    recordCacheOutcome(this.name, what, outcome);
   }
 
   private put<T>(key: string, value: T, at = this.options.scheduler.now()): Promise<void> {
@@ -421,13 +424,17 @@ export class MemorySource implements Source {
     const key = this.key(rest);
     const ttlMs = this.options.settings.listTtlMs;
     const { value, freshness } = await this.read<StoredList<T>>(what, key, ttlMs, scope, operation, () =>
-      this.acrossReplicas(key, ttlMs, async () => {
-        const result = await load();
-        // What a list read is also what a lookup by id would read (a `node` refetch of a listed session).
-        const at = this.options.scheduler.now();
-        await Promise.all(result.items.map((r) => this.put(this.entityKey(kind, r.nativeId), r, at)));
-        return { items: result.items, complete: result.complete, unapplied: [...result.unapplied] };
-      }),
+      this.acrossReplicas(
+        key,
+        (entry) => this.fresh(entry, ttlMs, scope.policy),
+        async () => {
+          const result = await load();
+          // What a list read is also what a lookup by id would read (a `node` refetch of a listed session).
+          const at = this.options.scheduler.now();
+          await Promise.all(result.items.map((r) => this.put(this.entityKey(kind, r.nativeId), r, at)));
+          return { items: result.items, complete: result.complete, unapplied: [...result.unapplied] };
+        },
+      ),
     );
     return { items: value.items.map((r) => stamp(r, freshness)), complete: value.complete, unapplied: new Set(value.unapplied), freshness };
   }
@@ -438,12 +445,15 @@ export class MemorySource implements Source {
    * store; a replica that waited in vain (the holder was slow or died) reads itself. Without a
    * lock, or when the lock cannot be shared (Redis down), this replica reads.
    */
-  private async acrossReplicas<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
+  private async acrossReplicas<T>(key: string, isFresh: (entry: CacheEntry<T> | undefined) => boolean, load: () => Promise<T>): Promise<T> {
     const lock = this.options.lock;
     if (lock === undefined) return load();
     const held = await lock.tryAcquire(key, this.options.settings.budgetMs);
     if (held !== undefined) {
       try {
+        // Another replica may have read, stored and released between our miss and our lock.
+        const entry = await this.options.store.get<T>(key);
+        if (isFresh(entry)) return entry!.value;
         return await load();
       } finally {
         void held.release();
@@ -452,7 +462,7 @@ export class MemorySource implements Source {
     const outcome = await lock.waitFor(key, { timeoutMs: Math.min(REPLICA_WAIT_MS, this.options.settings.budgetMs) });
     if (outcome === 'released') {
       const entry = await this.options.store.get<T>(key);
-      if (entry !== undefined && this.options.scheduler.now() - entry.at <= ttlMs) return entry.value;
+      if (isFresh(entry)) return entry!.value;
     }
     return load();
   }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import got, { type Got, type Method } from 'got';
 import { currentRequestSignal } from './requestSignal.js';
+import { isLogonRequest, recordUpstreamAttempt, startUpstreamSpan } from '../../observability/upstreamSpan.js';
 import pino, { type Logger } from 'pino';
 import { RETRYABLE_STATUSES, UpstreamCircuitOpenError, type UpstreamError } from '../errors.js';
 import { redactSecrets, safePath } from '../redactSecrets.js';
@@ -295,6 +296,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   }
 
   function observe(event: HttpRequestEvent): void {
+    recordUpstreamAttempt(event);
     if (!options.onRequest) return;
     try {
       options.onRequest(event);
@@ -303,9 +305,20 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
+  // Tracing: whether this client logged on before (a later logon is a re-logon on its span).
+  let loggedOn = false;
+
+  /** One call, in the span of its own when the operation calling it is traced (src/observability/upstreamSpan.ts). */
   async function request(req: HttpRequest): Promise<HttpResponse<string | Buffer>> {
     const method = req.method ?? 'GET';
     const url = resolve(req.path, req.searchParams);
+    const traced = startUpstreamSpan({ server: name, method, url, form: req.form, loggedOnBefore: loggedOn, secrets: secrets() });
+    const res = await (traced === undefined ? call(req, method, url) : traced.run(() => call(req, method, url)));
+    if (!loggedOn && res.status >= 200 && res.status < 300 && isLogonRequest(method, url, req.form)) loggedOn = true;
+    return res;
+  }
+
+  async function call(req: HttpRequest, method: string, url: URL): Promise<HttpResponse<string | Buffer>> {
     // Registered secrets are scrubbed from the path too: EM's logoff URL carries the logon-session
     // id (`DELETE /api/logonSessions/{id}`), and the token is often base64 of that id (docs/veeam-wire.md Part 1 section 2).
     const path = redactSecrets(safePath(url), secrets());
