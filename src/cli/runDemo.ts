@@ -17,6 +17,8 @@ Options:
   --port N     gateway port (default: PORT, else 4000; 0 picks a free one)
   --host HOST  gateway address (default: HOST, else 127.0.0.1)
   --seed S     world seed of the simulators (default 1)
+  --still      a world that does not move (by default sessions start, progress and finish in
+               real time, for the live subscription tab)
   --federation serve the schema as an Apollo Federation v2 subgraph (for a local router)
   --log-level LEVEL    fatal, error, warn, info (default), debug, trace or silent
   --log-format FORMAT  json or pretty (default: pretty on a terminal, else json)
@@ -55,6 +57,7 @@ export async function runDemo(argv: string[]): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       seed: { type: 'string' },
+      still: { type: 'boolean' },
       federation: { type: 'boolean' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
@@ -74,7 +77,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const stop = trapStopSignals();
   // A living world: sessions start, progress and finish in real time, for the live subscription tab.
   const sims = await startSimulators({
-    world: { live: true },
+    world: { live: values.still !== true },
     ...(values.seed ? { seed: /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed } : {}),
   }).catch((err: unknown) => {
     stop.release();

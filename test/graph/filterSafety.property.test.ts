@@ -299,7 +299,6 @@ describe('filter safety: vmName is data in the EM query-service filter', () => {
       }),
       { seed: 42, numRuns: 180 },
     );
-    console.log('MALFORMED', malformed, 'MATCHED', matched);
     // The unrenamed branch hit real sessions too, not only "nothing"; both kinds of names were tried.
     expect(matched).toBeGreaterThan(0);
     expect(malformed).toBeGreaterThan(10);
