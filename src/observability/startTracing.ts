@@ -21,6 +21,8 @@ export interface StartTracingOptions {
   exporter?: SpanExporter;
   /** Batch processor delay between exports, ms. Default `OTEL_BSP_SCHEDULE_DELAY`, else 5000. */
   scheduledDelayMillis?: number;
+  /** How long `shutdown()` waits for the last export, ms (the exporter retries a collector that is down). Default 2000. */
+  shutdownTimeoutMs?: number;
 }
 
 /** Whether `provider` is the API's global one (the API hands out a proxy; its delegate is the real provider). */
@@ -119,10 +121,17 @@ export async function startTracing(settings: TracingSettings, options: StartTrac
     shutdown: () => {
       stopping ??= (async () => {
         try {
-          // A collector that is down loses the last spans, not the gateway's shutdown.
-          await provider.shutdown().catch((err: unknown) => {
-            options.logger?.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'tracing: the last spans could not be exported');
+          // A collector that is down loses the last spans, not the gateway's shutdown (bounded).
+          let timer: NodeJS.Timeout | undefined;
+          const bound = new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${options.shutdownTimeoutMs ?? 2000} ms`)), options.shutdownTimeoutMs ?? 2000);
+            timer.unref();
           });
+          await Promise.race([provider.shutdown(), bound])
+            .catch((err: unknown) => {
+              options.logger?.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'tracing: the last spans could not be exported');
+            })
+            .finally(() => clearTimeout(timer));
         } finally {
           if (isRegistered(provider)) {
             trace.disable();

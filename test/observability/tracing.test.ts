@@ -279,10 +279,12 @@ describe('tracing', () => {
         protocol: 'http/json',
         from: 'config',
       },
-      { logger: createLogger({ level: 'info', destination: stream }) },
+      { logger: createLogger({ level: 'info', destination: stream }), shutdownTimeoutMs: 300 },
     );
     trace.getTracer('test').startSpan('lost').end();
+    const t0 = performance.now();
     await expect(tracing.shutdown()).resolves.toBeUndefined();
+    expect(performance.now() - t0).toBeLessThan(3000);
     expect(lines.some((l) => l.level === 40 && /could not be exported|export/i.test(String(l.msg)))).toBe(true);
     expect(trace.getTracer('x').startSpan('y').isRecording()).toBe(false);
   });
