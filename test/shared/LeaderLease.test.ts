@@ -54,8 +54,8 @@ describe('LeaderLease', () => {
     expect(leader.lease.role).toBe('leader');
     expect(follower.lease.isLeader).toBe(false);
     expect(follower.lease.role).toBe('follower');
-    // More than two TTLs later (several renewals, several follower attempts) nothing has changed.
-    await new Promise((r) => setTimeout(r, 1200));
+    // After seven renewals (more than two TTLs) and as many follower attempts, nothing has changed.
+    await until(() => leader.lease.renewals >= 7 && follower.lease.attempts >= 7, 10_000, 'renewals and follower attempts');
     expect(leader.events).toEqual(['acquired']);
     expect(follower.events).toEqual([]);
     expect(leader.lease.isLeader).toBe(true);

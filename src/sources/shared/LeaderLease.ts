@@ -175,6 +175,19 @@ export class LeaderLease {
     this.inflight = this.inflight.then(() => this.once()).catch(() => undefined);
   }
 
+  /** Lease commands Redis answered (acquire attempts and renewals), for tests and diagnostics. */
+  get attempts(): number {
+    return this.answered;
+  }
+
+  /** Renewals of a held lease that succeeded. */
+  get renewals(): number {
+    return this.renewed;
+  }
+
+  private answered = 0;
+  private renewed = 0;
+
   private async once(): Promise<void> {
     if (!this.running) return;
     if (this.connection.state() !== 'up') {
@@ -192,6 +205,7 @@ export class LeaderLease {
       this.schedule(this.retryMs);
       return;
     }
+    this.answered++;
     if (!this.running) {
       // stop() came while the command ran. A lease taken just now was never announced: give it back
       // (unless stop asked not to release); a renewed one is released and announced lost by stop().
@@ -204,6 +218,7 @@ export class LeaderLease {
       return;
     }
     this.validUntil = sentAt + this.ttlMs;
+    if (wasHeld) this.renewed++;
     if (!wasHeld) {
       this.held = true;
       this.call(() => this.options.onAcquired?.());
