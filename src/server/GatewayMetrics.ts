@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HttpRequestEvent } from '../upstream/http/createHttpClient.js';
 import type { SourceEvent } from '../upstream/Source.js';
+import { routeTemplate } from '../observability/upstreamSpan.js';
 
 /** Outcome label of a GraphQL operation. */
 export type OperationOutcome = 'success' | 'partial' | 'error' | 'rejected';
@@ -44,7 +45,12 @@ export const METRIC_NAMES = {
   livePollers: 'veeam_graph_live_pollers',
   buildInfo: 'veeam_graph_build_info',
   circuitState: 'veeam_graph_circuit_state',
+  configReloads: 'veeam_graph_config_reloads_total',
+  configLastReloadSuccessful: 'veeam_graph_config_last_reload_successful',
 } as const;
+
+/** How a config reload ended (the `result` label of `veeam_graph_config_reloads_total`). */
+export type ConfigReloadResult = 'applied' | 'invalid' | 'refused' | 'failed';
 
 /** Why the gateway's door refused a request (the `reason` label of `veeam_graph_access_denied_total`). */
 export type AccessDeniedReason =
@@ -64,6 +70,12 @@ export type AccessDeniedReason =
 const MAX_OPERATION_NAMES = 200;
 
 /**
+ * Route templates carry no ids (`routeTemplate`), so a source has a few dozen; should a server
+ * ever put names in its paths, past this many per source the rest are counted as `other`.
+ */
+const MAX_ROUTES_PER_SOURCE = 100;
+
+/**
  * The Prometheus metrics of one gateway instance, in a registry of its own (never prom-client's
  * global default): two gateways in one process (tests, a blue/green swap) must not share or
  * double-register series.
@@ -73,7 +85,10 @@ export class GatewayMetrics {
   private readonly operations: Counter<'operation' | 'outcome'>;
   private readonly operationDuration: Histogram<'operation' | 'outcome'>;
   private readonly upstreamRequests: Counter<'source' | 'method' | 'status'>;
-  private readonly upstreamDuration: Histogram<'source' | 'status'>;
+  private readonly upstreamDuration: Histogram<'source' | 'route' | 'status'>;
+  private readonly configReloads: Counter<'result'>;
+  private readonly lastReloadSuccessful: Gauge;
+  private readonly routes = new Map<string, Set<string>>();
   private readonly upstreamErrors: Counter<'source' | 'code'>;
   private readonly upstreamRetries: Counter<'source'>;
   private readonly upstreamLogons: Counter<'source' | 'kind' | 'outcome'>;
@@ -120,8 +135,8 @@ export class GatewayMetrics {
     });
     this.upstreamDuration = new Histogram({
       name: METRIC_NAMES.upstreamDuration,
-      help: 'Duration of HTTP attempts to Veeam servers in seconds, by source and status.',
-      labelNames: ['source', 'status'],
+      help: 'Duration of HTTP attempts to Veeam servers in seconds, by source, route template (ids replaced by {id}, e.g. /api/query?type=RestoreSession, /v8/RestoreSessions/{id}/Events) and status.',
+      labelNames: ['source', 'route', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
       registers,
     });
@@ -167,6 +182,18 @@ export class GatewayMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.configReloads = new Counter({
+      name: METRIC_NAMES.configReloads,
+      help: 'Config reloads (SIGHUP, --watch-config) by result: applied, invalid (the file did not validate), refused (it would open the gateway off loopback without auth), failed (it could not be built).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.lastReloadSuccessful = new Gauge({
+      name: METRIC_NAMES.configLastReloadSuccessful,
+      help: 'Whether the last config reload was applied (1, also before any reload) or not (0: the running config is older than the file).',
+      registers,
+    });
+    this.lastReloadSuccessful.set(1);
     const liveStats = (): { subscriptions: number; connections: number; pollers: number } => this.liveStats();
     new Gauge({
       name: METRIC_NAMES.subscriptions,
@@ -284,11 +311,17 @@ export class GatewayMetrics {
     this.cacheSize = size;
   }
 
+  /** One config reload. */
+  recordConfigReload(result: ConfigReloadResult): void {
+    this.configReloads.inc({ result });
+    this.lastReloadSuccessful.set(result === 'applied' ? 1 : 0);
+  }
+
   /** One HTTP attempt to a Veeam server. */
   recordUpstream(event: HttpRequestEvent): void {
     const status = event.status !== undefined ? String(event.status) : (event.errorCode ?? 'error');
     this.upstreamRequests.inc({ source: event.server, method: event.method, status });
-    this.upstreamDuration.observe({ source: event.server, status }, event.ms / 1000);
+    this.upstreamDuration.observe({ source: event.server, route: this.routeLabel(event.server, event.path), status }, event.ms / 1000);
     if (event.status === undefined) this.upstreamErrors.inc({ source: event.server, code: event.errorCode ?? 'UPSTREAM_UNREACHABLE' });
     else if (event.status >= 400) this.upstreamErrors.inc({ source: event.server, code: `HTTP_${event.status}` });
     if (event.willRetry) this.upstreamRetries.inc({ source: event.server });
@@ -302,6 +335,21 @@ export class GatewayMetrics {
   /** Text exposition for `GET /metrics`. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private routeLabel(source: string, path: string): string {
+    let route: string;
+    try {
+      route = routeTemplate(new URL(path, 'http://upstream.invalid'));
+    } catch {
+      return 'other';
+    }
+    let seen = this.routes.get(source);
+    if (seen === undefined) this.routes.set(source, (seen = new Set()));
+    if (seen.has(route)) return route;
+    if (seen.size >= MAX_ROUTES_PER_SOURCE) return 'other';
+    seen.add(route);
+    return route;
   }
 
   private operationLabel(name: string | undefined): string {

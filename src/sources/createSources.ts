@@ -19,6 +19,11 @@ export interface CreateSourcesOptions {
   now?: () => number;
   /** Sleep between retries (tests record instead of waiting). Default a timer. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * A running source to keep instead of building one (a config reload keeps the servers whose
+   * config did not change, with their session, circuit, memory and health). `undefined`: build it.
+   */
+  reuse?: (server: ServerConfig) => { source: Source; health: () => SourceHealth } | undefined;
 }
 
 /** The configured servers as sources, with their health. */
@@ -48,8 +53,8 @@ export function createSources(servers: readonly ServerConfig[], options: CreateS
       ? undefined
       : (memory.store ??
         new MemoryStore({ maxEntries: memory.settings.maxEntries, now: scheduler.now, ...(memory.onEvict !== undefined && { onEvict: memory.onEvict }) }));
-  const adapters = servers.map((server) =>
-    createSource(server, {
+  const build = (server: ServerConfig): Source => {
+    const adapter = createSource(server, {
       publicUrl: safeUrl(server.url),
       logger: options.logger,
       now,
@@ -59,13 +64,19 @@ export function createSources(servers: readonly ServerConfig[], options: CreateS
       retry: server.retry,
       concurrency: server.concurrency,
       circuitBreaker: server.circuitBreaker,
-    }),
-  );
-  const list =
-    store === undefined
-      ? adapters
-      : adapters.map((a) => new MemorySource(a, { store, settings: memory!.settings, scheduler, ...(memory!.lock !== undefined && { lock: memory!.lock }) }));
-  const health = new Map(list.map((s) => [s.name, trackHealth(s, now)]));
+    });
+    return store === undefined
+      ? adapter
+      : new MemorySource(adapter, { store, settings: memory!.settings, scheduler, ...(memory!.lock !== undefined && { lock: memory!.lock }) });
+  };
+  const entries = servers.map((server) => {
+    const kept = options.reuse?.(server);
+    if (kept !== undefined) return kept;
+    const source = build(server);
+    return { source, health: trackHealth(source, now) };
+  });
+  const list = entries.map((e) => e.source);
+  const health = new Map(entries.map((e) => [e.source.name, e.health]));
   return {
     list,
     store,

@@ -58,7 +58,13 @@ describe('health, readiness and metrics', () => {
     expect(text).toMatch(/^veeam_graph_graphql_operations_total\{operation="Recent",outcome="success"\} 1$/m);
     expect(text).toMatch(/^veeam_graph_graphql_operation_duration_seconds_count\{operation="Recent",outcome="success"\} 1$/m);
     expect(text).toMatch(/^veeam_graph_upstream_requests_total\{source="em-1",method="GET",status="200"\} \d+$/m);
-    expect(text).toMatch(/^veeam_graph_upstream_request_duration_seconds_count\{source="m365-1",status="200"\} \d+$/m);
+    // By route template: the list and the query-service type, never an id.
+    expect(text).toMatch(/^veeam_graph_upstream_request_duration_seconds_count\{source="m365-1",route="\/v8\/RestoreSessions",status="200"\} \d+$/m);
+    expect(text).toMatch(/^veeam_graph_upstream_request_duration_seconds_count\{source="em-1",route="\/api\/query\?type=RestoreSession",status="200"\} \d+$/m);
+    const routes = [...text.matchAll(/route="([^"]*)"/g)].map((m) => m[1]!);
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) expect(route).not.toMatch(/[0-9a-f]{8}-|urn:|\d{3,}/i);
+    expect(text).toMatch(/^veeam_graph_config_last_reload_successful 1$/m);
     expect(text).toMatch(/^veeam_graph_upstream_logons_total\{source="em-1",kind="em_logon",outcome="success"\} 1$/m);
     expect(text).toMatch(/^veeam_graph_upstream_logons_total\{source="m365-1",kind="vbo_token",outcome="success"\} 1$/m);
     expect(text).toMatch(/^veeam_graph_vbo_token_grants_total\{source="m365-1",grant="password"\} 1$/m);

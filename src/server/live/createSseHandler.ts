@@ -14,8 +14,9 @@ export function createSseHandler(options: {
   gate: SubscriptionGate;
   formatResult(result: FormattedResult, contextValue: unknown): FormattedResult;
   logger: Logger;
-}): RequestHandler {
+}): { handle: RequestHandler; close(reason: string): void } {
   const releases = new WeakMap<Request, () => void>();
+  const open = new Set<Response>();
   const handler = createHandler({
     onSubscribe: async (req, params) => {
       const raw = req.raw as Request;
@@ -34,17 +35,29 @@ export function createSseHandler(options: {
       );
       if (!prepared.ok) return { errors: prepared.errors };
       releases.set(raw, prepared.release);
-      res.once('close', prepared.release);
+      open.add(res);
+      res.once('close', () => {
+        open.delete(res);
+        prepared.release();
+      });
       return prepared.args as never;
     },
     // The operation's context is graphql-sse's `ctx` here.
     onNext: (ctx, _req, result) => options.formatResult(result as FormattedResult, ctx) as never,
     onComplete: (_ctx, req) => releases.get(req.raw as Request)?.(),
   });
-  return (req, res) => {
-    void handler(req, res).catch((err: unknown) => {
-      options.logger.error({ err }, 'SSE handler failed');
-      if (!res.headersSent) res.status(500).end();
-    });
+  return {
+    handle: (req, res) => {
+      void handler(req, res).catch((err: unknown) => {
+        options.logger.error({ err }, 'SSE handler failed');
+        if (!res.headersSent) res.status(500).end();
+      });
+    },
+    // Ends every stream (shutdown, config reload); graphql-sse clients retry a stream that ends without `complete`.
+    close: (reason) => {
+      for (const res of open) {
+        if (!res.writableEnded) res.end(`: ${reason}\n\n`);
+      }
+    },
   };
 }

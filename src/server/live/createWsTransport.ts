@@ -9,7 +9,6 @@ import type { FormattedResult } from './redactResult.js';
 
 /** What the WebSocket transport needs besides the gate. */
 export interface WsTransportOptions {
-  server: http.Server;
   path: string;
   gate: SubscriptionGate;
   /** Ping interval, ms (`live.heartbeatMs`); a peer that misses a pong is dropped. */
@@ -24,14 +23,26 @@ export interface WsTransportOptions {
 /** Close code and reason of a client cut off for not reading its events (RFC 6455 1008: policy violation). */
 export const SLOW_CONSUMER_CLOSE = 1008;
 
+/** The WebSocket side of the gateway: the HTTP server hands it its `upgrade` requests. */
+export interface WsTransport {
+  /** One `upgrade` request of the HTTP server (another path is refused). */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  connections(): number;
+  /**
+   * Closes every connection with `code` (1001 going away at shutdown, 1012 service restart at a
+   * config reload: graphql-ws clients reconnect after both) and stops the server.
+   */
+  close(code?: number, reason?: string): Promise<void>;
+}
+
 /**
  * GraphQL over WebSocket (`graphql-transport-ws`, the `graphql-ws` library on `ws`) on the
- * gateway's own HTTP server and path, so Apollo Client, urql, Relay and GraphiQL subscribe
+ * gateway's own HTTP server and path (its `upgrade` requests), so Apollo Client, urql, Relay and GraphiQL subscribe
  * without custom code. The credential comes in `connection_init`'s payload (`Authorization`,
  * browsers cannot set headers on a WebSocket) or the upgrade request's header; a connection
  * without a valid one is closed (4403), and every operation passes the gate again.
  */
-export function createWsTransport(options: WsTransportOptions): { close(): Promise<void>; connections(): number } {
+export function createWsTransport(options: WsTransportOptions): WsTransport {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? '').split('?')[0];
@@ -43,7 +54,6 @@ export function createWsTransport(options: WsTransportOptions): { close(): Promi
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
-  options.server.on('upgrade', onUpgrade);
 
   type Extra = {
     socket: WebSocket;
@@ -101,10 +111,10 @@ export function createWsTransport(options: WsTransportOptions): { close(): Promi
     options.heartbeatMs,
   );
   return {
+    handleUpgrade: onUpgrade,
     connections: () => wss.clients.size,
-    async close() {
-      options.server.off('upgrade', onUpgrade);
-      for (const client of wss.clients) client.close(1001, 'server shutting down');
+    async close(code = 1001, reason = 'server shutting down') {
+      for (const client of wss.clients) client.close(code, reason);
       await disposable.dispose();
     },
   };
