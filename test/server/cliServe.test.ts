@@ -1,84 +1,11 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeSimConfig } from '../../src/cli/simConfig.js';
 import { startSimulators } from '../../src/sim/startSimulators.js';
+import { cleanUpCli, runCli as run, startListening, tempDir } from '../support/cliProcess.js';
 
-const tsx = ['--import', 'tsx', path.resolve('src/main.ts')];
-const children: ChildProcessWithoutNullStreams[] = [];
-const dirs: string[] = [];
-
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'vg-serve-'));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Runs the CLI to completion (for commands that exit by themselves). */
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [...tsx, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-}
-
-/** Spawns `veeam-graph serve --config FILE ...` and resolves once it logs the URL it listens on. */
-async function startServe(file: string, extra: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [...tsx, 'serve', '--config', file, ...extra], { stdio: 'pipe', env: { ...process.env, ...env } });
-  children.push(child);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.includes('"gateway listening"'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    void exited.then((code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-  });
-  /** Everything it printed on stdout so far. */
-  const output = () => out;
-  return { child, exited, url, output };
-}
-
-const LISTENING = /^veeam-graph listening on (http:\/\/\S+) \(GraphiQL: (http:\/\/\S+)\)$/m;
-
-/**
- * Spawns the CLI with `args` and resolves once it printed its "listening on" line (on stderr, at
- * every log level); `stdout()` and `stderr()` are what it printed so far.
- */
-async function startListening(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [...tsx, ...args], { stdio: 'pipe', env: { ...process.env, ...env } });
-  children.push(child);
-  // 'close': the exit code once stdout and stderr are drained, so the last lines are in.
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = LISTENING.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`exited with ${code}: ${out}${err}`)));
-  });
-  /** Resolves once stdout contains `text`. */
-  const stdoutHas = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const look = (): void => {
-        if (out.includes(text)) resolve();
-      };
-      child.stdout.on('data', look);
-      look();
-      void exited.then(() => reject(new Error(`exited before printing ${text}: ${out}`)));
-    });
-  return { child, exited, url, stdout: () => out, stderr: () => err, stdoutHas };
-}
+afterAll(cleanUpCli);
 
 describe('veeam-graph serve', () => {
   it('reports every config problem with key path and file, exits 2 and starts nothing', async () => {
@@ -119,7 +46,7 @@ describe('veeam-graph serve', () => {
     try {
       const file = path.join(await tempDir(), 'fed.yaml');
       await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
-      const { child, exited, url } = await startServe(file, ['--federation'], { LOG_LEVEL: 'info' });
+      const { child, exited, url } = await startListening(['serve', '--config', file, ...['--federation']], { LOG_LEVEL: 'info' });
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -141,7 +68,7 @@ describe('veeam-graph serve', () => {
       // Plain-text passwords in the config, to see them warned about and never printed.
       await writeSimConfig(file, sims, { host: '127.0.0.1', port: 4000 }, { passwords: 'inline' });
       // PORT overrides the config's listen.port (0: a free port, announced in the log).
-      const { child, exited, url, output } = await startServe(file, [], { PORT: '0', LOG_LEVEL: 'info' });
+      const { child, exited, url, stdout: output } = await startListening(['serve', '--config', file, ...[]], { PORT: '0', LOG_LEVEL: 'info' });
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -165,17 +92,9 @@ describe('veeam-graph serve', () => {
   });
 
   it('demo: starts 5 simulated servers and the gateway, prints URLs and four examples, stops on SIGINT', async () => {
-    const child = spawn(process.execPath, [...tsx, 'demo', '--port', '0'], { stdio: 'pipe', env: { ...process.env, LOG_LEVEL: 'warn' } });
-    children.push(child);
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Press Ctrl+C to stop.')) resolve();
-      });
-      void exited.then((code) => reject(new Error(`demo exited with ${code}: ${out}`)));
-    });
+    const { child, exited, stdout, stdoutHas } = await startListening(['demo', '--port', '0'], { LOG_LEVEL: 'warn' });
+    await stdoutHas('Press Ctrl+C to stop.');
+    const out = stdout();
     const graphql = /GraphQL {3}(http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(out)?.[1];
     expect(graphql).toBeDefined();
     expect(out).toMatch(/GraphiQL {2}http:\/\/127\.0\.0\.1:\d+\/graphiql/);
@@ -255,7 +174,7 @@ describe('veeam-graph serve: flags, environment, logs, signals', () => {
       expect(await serve.exited).toBe(0);
       // Silent: no log line at all, and the listening line exactly once.
       expect(serve.stdout()).toBe('');
-      expect(serve.stderr().match(new RegExp(LISTENING.source, 'gm'))).toHaveLength(1);
+      expect(serve.stderr().match(/^veeam-graph listening on /gm)).toHaveLength(1);
     } finally {
       await sims.close();
     }

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import os from 'node:os';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -12,10 +10,7 @@ import selfsigned from 'selfsigned';
 import YAML from 'yaml';
 import { writeSimConfig } from '../../src/cli/simConfig.js';
 import { startSimulators, type Simulators } from '../../src/sim/startSimulators.js';
-
-const tsx = ['--import', 'tsx', path.resolve('src/main.ts')];
-const children: ChildProcessWithoutNullStreams[] = [];
-const dirs: string[] = [];
+import { cleanUpCli, runCli as run, startListening, tempDir } from '../support/cliProcess.js';
 
 interface Pem {
   cert: string;
@@ -34,65 +29,6 @@ async function certificate(commonName: string): Promise<Pem> {
     ],
   });
   return { cert: pems.cert, key: pems.private, fingerprint: new X509Certificate(pems.cert).fingerprint256 };
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'vg-tls-'));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Runs the CLI to completion (for commands that exit by themselves). */
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [...tsx, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-}
-
-const LISTENING = /^veeam-graph listening on (https:\/\/\S+) \(GraphiQL: (https:\/\/\S+)\)$/m;
-
-/**
- * Spawns the CLI with `args` and resolves once it printed its "listening on https://" line (on
- * stderr); `stdout()` and `stderr()` are what it printed so far, `logLine(msg)` resolves with the
- * first JSON log line (stdout) whose msg is `msg`.
- */
-async function startListening(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [...tsx, ...args], { stdio: 'pipe', env: { ...process.env, ...env } });
-  children.push(child);
-  // 'close': the exit code once stdout and stderr are drained, so the last lines are in.
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = LISTENING.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`exited with ${code}: ${out}${err}`)));
-  });
-  const find = (msg: string): { line: string; entry: Record<string, unknown> } | undefined => {
-    for (const line of out.split('\n')) {
-      if (!line.startsWith('{') || !line.endsWith('}')) continue;
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      if (entry.msg === msg) return { line, entry };
-    }
-    return undefined;
-  };
-  /** Resolves with the first complete JSON log line on stdout whose msg is `msg` (and its raw text). */
-  const logLine = (msg: string) =>
-    new Promise<{ line: string; entry: Record<string, unknown> }>((resolve, reject) => {
-      const look = (): void => {
-        const hit = find(msg);
-        if (hit) {
-          child.stdout.off('data', look);
-          resolve(hit);
-        }
-      };
-      child.stdout.on('data', look);
-      look();
-      void exited.then(() => reject(new Error(`exited before logging ${msg}: ${out}`)));
-    });
-  return { child, exited, url, stdout: () => out, stderr: () => err, logLine };
 }
 
 interface Reply {
@@ -160,9 +96,8 @@ describe('veeam-graph serve with listen.tls', () => {
   });
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await cleanUpCli();
     await sims?.close();
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
   it('serves HTTPS with the configured certificate; plain HTTP to the port fails', async () => {
