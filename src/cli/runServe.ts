@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/loadConfig.js';
+import { loadConfig, type GatewayConfig } from '../config/loadConfig.js';
 import { createGateway } from '../server/createGateway.js';
 import { createLogger } from '../server/createLogger.js';
 import {
@@ -14,6 +14,7 @@ import {
   waitForShutdown,
 } from './cliSupport.js';
 import { logSourceStates } from './logSourceStates.js';
+import { watchConfigFile } from './watchConfigFile.js';
 
 export const SERVE_HELP = `Usage: veeam-graph serve [--config FILE] [options]
 
@@ -21,8 +22,14 @@ Starts the GraphQL gateway for the Veeam servers of a config file (YAML, or JSON
 An invalid config is reported as a list of problems (key path and file) with exit code 2, and
 nothing starts. Prints "veeam-graph listening on URL" on stderr once it listens, at every log
 level. SIGINT/SIGTERM stop it gracefully: in-flight queries finish, EM sessions are logged off,
-exit code 0. SIGHUP reloads the listener's TLS certificate (listen.tls) without dropping
-connections; a certificate that cannot be used is logged and the old one stays.
+exit code 0.
+
+SIGHUP (or, with --watch-config, a change of the file) reloads the config without a restart:
+the new file is validated first, and a bad one is logged while the running config keeps
+serving. New requests use the new config at once; in-flight ones finish on the old one; removed
+servers are logged off after them, unchanged ones keep their sessions. Subscriptions are closed
+with 1012 and clients reconnect. listen.host, listen.port and tracing need a restart. SIGHUP also
+re-reads the listener's TLS certificate (listen.tls) without dropping connections.
 
 Without an auth section it listens on loopback only: a non-loopback --host or listen.host is
 refused (exit code 2) unless auth.apiKeys, auth.jwt or auth.mode: none is configured.
@@ -35,6 +42,7 @@ Options:
   --log-format FORMAT  json (one object per line) or pretty; default: pretty on a terminal, else json
   --federation         serve the schema as an Apollo Federation v2 subgraph (same as config
                        federation: true); \`veeam-graph subgraph-sdl\` prints its SDL
+  --watch-config       reload the config when its file changes (as SIGHUP does)
   -h, --help           this text
 
 Environment (the flags win):
@@ -59,6 +67,7 @@ export async function runServe(argv: string[]): Promise<void> {
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       federation: { type: 'boolean' },
+      'watch-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,12 +85,17 @@ export async function runServe(argv: string[]): Promise<void> {
   if (port !== undefined) delete env.PORT;
   if (values.host !== undefined) delete env.HOST;
   if (logLevel !== undefined) delete env.LOG_LEVEL;
-  const config = await loadConfig(file, env);
-  if (port !== undefined) config.listen.port = port;
-  if (values.host !== undefined) config.listen.host = values.host;
-  if (logLevel !== undefined) config.logLevel = logLevel;
-  // The flag can only turn federation on: a config that asks for it keeps it.
-  if (values.federation) config.federation = true;
+  // The same flags and variables apply to every reload of the file.
+  const load = async (): Promise<GatewayConfig> => {
+    const loaded = await loadConfig(file, env);
+    if (port !== undefined) loaded.listen.port = port;
+    if (values.host !== undefined) loaded.listen.host = values.host;
+    if (logLevel !== undefined) loaded.logLevel = logLevel;
+    // The flag can only turn federation on: a config that asks for it keeps it.
+    if (values.federation) loaded.federation = true;
+    return loaded;
+  };
+  const config = await load();
   const logger = createLogger({ level: config.logLevel, ...(pretty !== undefined && { pretty }) });
   logger.debug({ config: config.redacted() }, 'configuration loaded');
   // From here a stop signal is a graceful stop, also one that comes while the gateway starts.
@@ -99,13 +113,18 @@ export async function runServe(argv: string[]): Promise<void> {
   logger.info({ graphql: gateway.graphqlUrl, graphiql: gateway.graphiqlUrl, ...(config.federation && { federation: true }) }, 'veeam-graph serving');
   // Probe every server once in the background, so the operator sees at start which ones answer.
   void gateway.readiness.check().then((report) => logSourceStates(logger, report));
-  reload = () => {
-    logger.info('SIGHUP: reloading the TLS certificate');
-    void gateway.reloadTls();
+  const reloadConfig = async (why: string): Promise<void> => {
+    logger.info({ file }, `${why}: reloading the config`);
+    const outcome = await gateway.reload(load);
+    // A certificate rotation does not wait for a config that validates (an applied reload re-read it already).
+    if (!outcome.applied && why === 'SIGHUP') await gateway.reloadTls();
   };
+  reload = () => void reloadConfig('SIGHUP');
+  const unwatch = values['watch-config'] ? watchConfigFile(file, () => void reloadConfig('config file changed'), { logger }) : undefined;
   try {
     await waitForShutdown(() => gateway.close(), 20_000, stop);
   } finally {
+    unwatch?.();
     process.off('SIGHUP', onHangup);
   }
 }

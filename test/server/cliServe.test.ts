@@ -46,7 +46,7 @@ describe('veeam-graph serve', () => {
     try {
       const file = path.join(await tempDir(), 'fed.yaml');
       await writeSimConfig(file, sims, { host: '127.0.0.1', port: 0 });
-      const { child, exited, url } = await startListening(['serve', '--config', file, ...['--federation']], { LOG_LEVEL: 'info' });
+      const { child, exited, url } = await startListening(['serve', '--config', file, '--federation'], { LOG_LEVEL: 'info' });
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -68,7 +68,7 @@ describe('veeam-graph serve', () => {
       // Plain-text passwords in the config, to see them warned about and never printed.
       await writeSimConfig(file, sims, { host: '127.0.0.1', port: 4000 }, { passwords: 'inline' });
       // PORT overrides the config's listen.port (0: a free port, announced in the log).
-      const { child, exited, url, stdout: output } = await startListening(['serve', '--config', file, ...[]], { PORT: '0', LOG_LEVEL: 'info' });
+      const { child, exited, url, stdout: output } = await startListening(['serve', '--config', file], { PORT: '0', LOG_LEVEL: 'info' });
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -270,7 +270,7 @@ describe('veeam-graph serve: flags, environment, logs, signals', () => {
     for (const l of lines) if (l.err) expect(l.err).not.toHaveProperty('stack');
   });
 
-  it('SIGHUP reloads instead of stopping (nothing to reload without TLS), SIGTERM then stops (EM logged off, exit 0); a sim config starts without plain-text warnings', async () => {
+  it('SIGHUP reloads the config instead of stopping (an unchanged one keeps every session), SIGTERM then stops (EM logged off, exit 0); a sim config starts without plain-text warnings', async () => {
     const sims = await startSimulators({ em: 1, vbo: ['v8'], sessionsPerServer: 5 });
     try {
       const file = path.join(await tempDir(), 'hup.yaml');
@@ -285,8 +285,11 @@ describe('veeam-graph serve: flags, environment, logs, signals', () => {
       expect((await query()).status).toBe(200);
       expect(sims.em[0]!.log.stats().logons).toBe(1);
       serve.child.kill('SIGHUP');
-      await serve.stdoutHas('no listen.tls: no certificate to reload');
+      // The same file again: every server kept, with its session (no second logon).
+      const reloaded = await serve.logLine('config reloaded');
+      expect(reloaded.entry).toMatchObject({ added: [], removed: [], changed: [], kept: ['em-1', 'm365-1'] });
       expect((await query()).status).toBe(200);
+      expect(sims.em[0]!.log.stats().logons).toBe(1);
       serve.child.kill('SIGTERM');
       expect(await serve.exited).toBe(0);
       expect(serve.stderr()).toContain('SIGTERM: shutting down');
