@@ -120,6 +120,26 @@ describe('config reload', () => {
     expect(emSim(harness, 'em-2').log.stats()).toMatchObject({ logons: 1, logoffs: 0 });
   });
 
+  it('a server pointed at another URL is not answered from the memory of the old one', async () => {
+    const harness = await start();
+    const ids = async (source: string, headers: Record<string, string> = {}) => {
+      const res = await harness.gql(`{ restoreSessions(first: 50, filter: { sources: ["${source}"] }) { nodes { nativeId } } }`, undefined, headers);
+      return ((res.body.data!.restoreSessions as { nodes: { nativeId: string }[] }).nodes ?? []).map((n) => n.nativeId).sort();
+    };
+    const em1 = await ids('em-1');
+    const em2 = await ids('em-2');
+    expect(em1).toHaveLength(12);
+    expect(em1).not.toEqual(em2);
+    // em-1 moves to em-2's address (a replaced server under the same name); within the list TTL.
+    const target = harness.config.servers.find((s) => s.name === 'em-2')!;
+    const next = {
+      ...harness.config,
+      servers: harness.config.servers.map((s) => (s.name === 'em-1' ? { ...s, url: target.url, username: target.username, password: target.password } : s)),
+    };
+    expect(await harness.gateway.reload(next)).toMatchObject({ applied: true, changed: ['em-1'] });
+    expect(await ids('em-1')).toEqual(em2);
+  });
+
   it('a config that does not validate is logged and ignored: the running one keeps serving', async () => {
     const harness = await start();
     const outcome = await harness.gateway.reload(async () => {

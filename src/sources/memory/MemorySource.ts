@@ -247,8 +247,12 @@ export class MemorySource implements Source {
 
   // ------------------------------------------------------------------ machinery
 
+  /**
+   * Keys are per server name and URL: a config reload that points a name at another server (a
+   * moved EM) must not serve the old server's records, while replicas with the same config share.
+   */
   private key(rest: string): string {
-    return `${this.name}\u0000${rest}`;
+    return `${this.name}\u0000${this.url}\u0000${rest}`;
   }
 
   private entityKey(kind: LookupKind, id: string): string {
