@@ -32,18 +32,16 @@
  *
  * Writes bench/results/live.json. About 3 minutes with the defaults.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { LIVE_DEFAULTS } from '../src/sources/live/liveDefaults.js';
+import { procCpuMs, simConfigServers, spawnServe } from './serveProcess.js';
 import { countRequests, isAuthTemplate, isLogonTemplate, startSimProcess, sum, type SimDescriptor, type SimStats } from './simProcess.js';
 
 const { values } = parseArgs({
@@ -88,7 +86,6 @@ const SLOW_MS = LIVE_DEFAULTS.slowPollMs;
 const HOUR_MS = 3_600_000;
 /** How long an event may take before it counts as missing: two slow polls and some. */
 const EVENT_TIMEOUT_MS = 2 * SLOW_MS + 10_000;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const QUERY = `subscription Changes {
   restoreSessionChanged { type changedFields at source { name } session { nativeId name state result endTime } }
@@ -122,17 +119,6 @@ interface GatewayProcess {
   close(): Promise<void>;
 }
 
-/** CPU time of a process so far (user + system, ms), from /proc; undefined where there is none. */
-async function procCpuMs(pid: number): Promise<number | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
 const metricValue = (text: string, name: string): number => {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : Number.NaN;
@@ -145,61 +131,15 @@ async function startGatewayProcess(servers: readonly SimDescriptor[], inspect: b
   delete env.PORT;
   delete env.HOST;
   delete env.LOG_LEVEL;
-  const config = {
-    listen: { host: '127.0.0.1', port: 0 },
-    servers: servers.map((s) => {
-      const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
-      env[variable] = s.password;
-      const common = { name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: variable } };
-      return s.kind === 'enterprise-manager' ? common : { ...common, apiVersion: s.apiVersion ?? 'v8' };
-    }),
-  };
+  const config = { listen: { host: '127.0.0.1', port: 0 }, servers: simConfigServers(servers, env) };
   const file = path.join(dir, 'gateway.json');
   await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
-  const args = [
-    ...(inspect ? ['--inspect=127.0.0.1:0'] : []),
-    '--import',
-    'tsx',
-    'src/main.ts',
-    'serve',
-    '--config',
-    file,
-    '--log-level',
-    'warn',
-    '--log-format',
-    'json',
-  ];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let stderrTail = '';
-  let inspectorUrl: string | undefined;
-  const lines = createInterface({ input: child.stderr });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the gateway did not listen within 60 s:\n${stderrTail}`)), 60_000);
-    lines.on('line', (line) => {
-      stderrTail = `${stderrTail}${line}\n`.slice(-4000);
-      const debug = /Debugger listening on (ws:\/\/\S+)/.exec(line);
-      if (debug) inspectorUrl = debug[1];
-      const listening = /veeam-graph listening on (\S+)/.exec(line);
-      if (listening) {
-        clearTimeout(timer);
-        resolve(listening[1]!);
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`the gateway exited before listening:\n${stderrTail}`));
-    });
-  }).catch(async (err: unknown) => {
-    child.kill('SIGKILL');
-    process.off('exit', killOnExit);
+  const args = ['--config', file, '--log-level', 'warn', '--log-format', 'json'];
+  const serve = await spawnServe(args, { env, inspect, timeoutMs: 60_000, what: 'the gateway' }).catch(async (err: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw err;
   });
+  const { child, url, inspectorUrl } = serve;
   const origin = new URL(url).origin;
   let closing: Promise<void> | undefined;
   return {
@@ -244,13 +184,7 @@ async function startGatewayProcess(servers: readonly SimDescriptor[], inspect: b
     cpuMs: () => procCpuMs(child.pid!),
     close() {
       closing ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-          await exited;
-          clearTimeout(timer);
-        }
-        process.off('exit', killOnExit);
+        await serve.stop();
         await rm(dir, { recursive: true, force: true });
       })();
       return closing;

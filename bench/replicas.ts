@@ -20,15 +20,13 @@
  * share the machine: on a 2-core machine 4 replicas cannot scale linearly (they compete for the
  * same 2 cores with everything else), what the numbers show there is the cost of coordination.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exampleQueries } from '../src/server/graphiql/exampleQueries.js';
 import { startRedis } from '../test/support/startRedis.js';
+import { procCpuMs, simConfigServers, spawnServe } from './serveProcess.js';
 import { startSimProcess, sum, type SimDescriptor } from './simProcess.js';
 
 const { values } = parseArgs({
@@ -53,7 +51,6 @@ const SECONDS = int('seconds', values.seconds, 1);
 const WARMUP = int('warmup', values.warmup, 0);
 const CLIENTS = int('clients', values.clients, 1);
 const LATENCY = int('latency', values.latency, 0);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CURSOR_SECRET = 'bench-replicas-cursor-secret-0123456789';
 
 // ------------------------------------------------------------------ replicas
@@ -64,16 +61,6 @@ interface ReplicaProcess {
   graphqlUrl: string;
   cpuMs(): Promise<number>;
   close(): Promise<void>;
-}
-
-async function procCpuMs(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** The config every replica of one run shares: the simulators (passwords as `{ env }`), Redis, one cursorSecret. */
@@ -87,12 +74,7 @@ async function writeReplicaConfig(
   for (const k of ['PORT', 'HOST', 'LOG_LEVEL', 'LOG_FORMAT']) delete env[k];
   const config = {
     listen: { host: '127.0.0.1', port: 0 },
-    servers: servers.map((s) => {
-      const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
-      env[variable] = s.password;
-      const common = { name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: variable } };
-      return s.kind === 'enterprise-manager' ? common : { ...common, apiVersion: s.apiVersion ?? 'v8' };
-    }),
+    servers: simConfigServers(servers, env),
     store: { redis: { url: redisUrl, keyPrefix } },
     cursorSecret: { env: 'BENCH_CURSOR_SECRET' },
   };
@@ -103,34 +85,9 @@ async function writeReplicaConfig(
 
 /** `veeam-graph serve --config FILE --port 0` as a child; resolves once it listens and reports the store up. */
 async function startReplica(file: string, env: NodeJS.ProcessEnv): Promise<ReplicaProcess> {
-  const args = ['--import', 'tsx', 'src/main.ts', 'serve', '--config', file, '--port', '0', '--log-level', 'warn', '--log-format', 'json'];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let stderrTail = '';
-  const lines = createInterface({ input: child.stderr! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`a replica did not listen within 90 s:\n${stderrTail}`)), 90_000);
-    lines.on('line', (line) => {
-      stderrTail = `${stderrTail}${line}\n`.slice(-4000);
-      const listening = /veeam-graph listening on (\S+)/.exec(line);
-      if (listening) {
-        clearTimeout(timer);
-        resolve(listening[1]!);
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`a replica exited before listening:\n${stderrTail}`));
-    });
-  }).catch((err: unknown) => {
-    child.kill('SIGKILL');
-    process.off('exit', killOnExit);
-    throw err;
-  });
+  const args = ['--config', file, '--port', '0', '--log-level', 'warn', '--log-format', 'json'];
+  const serve = await spawnServe(args, { env, timeoutMs: 90_000, what: 'a replica' });
+  const { child, url } = serve;
   const origin = new URL(url).origin;
   for (let i = 0; ; i++) {
     const body = (await (await fetch(`${origin}/readyz`, { signal: AbortSignal.timeout(10_000) })).json()) as { ready: boolean; store?: { status: string } };
@@ -138,24 +95,12 @@ async function startReplica(file: string, env: NodeJS.ProcessEnv): Promise<Repli
     if (i > 300) throw new Error(`replica ${origin} not ready with the store up: ${JSON.stringify(body)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  let closing: Promise<void> | undefined;
   return {
     pid: child.pid!,
     origin,
     graphqlUrl: `${origin}/graphql`,
-    cpuMs: () => procCpuMs(child.pid!),
-    close() {
-      closing ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-          await exited;
-          clearTimeout(timer);
-        }
-        process.off('exit', killOnExit);
-      })();
-      return closing;
-    },
+    cpuMs: async () => (await procCpuMs(child.pid!)) ?? Number.NaN,
+    close: () => serve.stop(),
   };
 }
 
