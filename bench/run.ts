@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 /** Modules the benchmarks import; not benchmarks themselves. */
-const helpers = new Set(['run', 'naiveLoaders', 'simProcess', 'baselineGateway']);
+const helpers = new Set(['run', 'naiveLoaders', 'simProcess', 'baselineGateway', 'serveProcess']);
 const names = (await readdir(dir))
   .filter((f) => f.endsWith('.ts'))
   .map((f) => f.slice(0, -3))
