@@ -58,6 +58,8 @@ export interface Graph {
    * merged connection still answered, into the response's `errors` array.
    */
   plugins: ApolloServerPlugin<GraphContext>[];
+  /** For subscriptions, what `plugins` do for queries: the partial errors of the context an event was resolved in. */
+  eventErrors: (contextValue: unknown) => readonly GraphQLError[];
   /** Apollo Server's `formatError`: upstream errors get their extensions, anything unrecognised is masked and logged. */
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }
@@ -168,6 +170,8 @@ export function createGraph(options: CreateGraphOptions): Graph {
         },
       };
     },
+    // A subscription event's own: the partial errors of the context it was resolved in.
+    eventErrors: (contextValue: unknown) => (contextValue as GraphContext).partialErrors,
     // Redaction runs last: it also covers the partial errors appended before it.
     plugins: [createPartialErrorsPlugin(), createRedactUpstreamPlugin()],
     formatError: createFormatError(options.logger),

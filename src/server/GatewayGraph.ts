@@ -1,4 +1,4 @@
-import type { DocumentNode, GraphQLFormattedError } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import type { LiveFeed, ReadPolicy, Source, SourceHealth } from '../upstream/Source.js';
 
@@ -15,6 +15,11 @@ export interface GatewayGraph {
   }): object;
   /** Apollo plugins of the graph (partial-result errors), installed before the server's own. */
   plugins?: readonly unknown[];
+  /**
+   * The errors the graph collected beside one subscription event's result (`partialErrors` of the
+   * context it was resolved in): the transports append them, as `plugins` do for queries.
+   */
+  eventErrors?: (contextValue: unknown) => readonly GraphQLError[];
   /** Apollo `formatError`; default the graph's `createFormatError`. */
   formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }

@@ -45,6 +45,7 @@ export const METRIC_NAMES = {
   livePollers: 'veeam_graph_live_pollers',
   buildInfo: 'veeam_graph_build_info',
   circuitState: 'veeam_graph_circuit_state',
+  subscriptionExecutions: 'veeam_graph_subscription_event_executions_total',
   configReloads: 'veeam_graph_config_reloads_total',
   configLastReloadSuccessful: 'veeam_graph_config_last_reload_successful',
 } as const;
@@ -87,6 +88,7 @@ export class GatewayMetrics {
   private readonly upstreamRequests: Counter<'source' | 'method' | 'status'>;
   private readonly upstreamDuration: Histogram<'source' | 'route' | 'status'>;
   private readonly configReloads: Counter<'result'>;
+  private readonly subscriptionExecutions: Counter<'execution'>;
   private readonly lastReloadSuccessful: Gauge;
   private readonly routes = new Map<string, Set<string>>();
   private readonly upstreamErrors: Counter<'source' | 'code'>;
@@ -180,6 +182,12 @@ export class GatewayMetrics {
       name: METRIC_NAMES.accessDenied,
       help: 'Requests the gateway refused (or, for not_in_allowlist_logged, only logged) at its door, by reason: missing_credentials, invalid_credentials, auth_unavailable, forbidden, rate_limited, failed_auth_limited, not_in_allowlist.',
       labelNames: ['reason'],
+      registers,
+    });
+    this.subscriptionExecutions = new Counter({
+      name: METRIC_NAMES.subscriptionExecutions,
+      help: 'Subscription events resolved for a subscriber: executed (the graph resolved the event) or shared (the result of another subscription of the same document, variables and visibility was reused).',
+      labelNames: ['execution'],
       registers,
     });
     this.configReloads = new Counter({
@@ -309,6 +317,11 @@ export class GatewayMetrics {
   /** Makes `veeam_graph_cache_entries` read the store at scrape time. */
   watchCache(size: () => number): void {
     this.cacheSize = size;
+  }
+
+  /** One subscription event resolved for one subscriber: executed, or shared with another subscription. */
+  recordSubscriptionExecution(shared: boolean): void {
+    this.subscriptionExecutions.inc({ execution: shared ? 'shared' : 'executed' });
   }
 
   /** One config reload. */

@@ -268,9 +268,11 @@ export async function createGeneration(config: GatewayConfig, upstream: Upstream
       rateLimit,
       logger,
       createContext: (init) => graph.createContext(init),
+      ...(graph.eventErrors !== undefined && { eventErrors: graph.eventErrors }),
       ...(ops && {
         allowlisted: (query, principal) => ops.mode === 'log' || hasScope(principal, 'admin') || ops.allowlist.match(query) !== undefined,
       }),
+      onExecution: (shared) => metrics.recordSubscriptionExecution(shared),
       onDenied: (reason) => metrics.recordAccessDenied(reason),
     });
     const corsOrigins = new Set(config.cors?.origins ?? []);

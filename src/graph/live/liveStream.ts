@@ -6,6 +6,19 @@ import type { LiveEvent } from '../../upstream/Source.js';
 export const DEFAULT_QUEUE_SIZE = 256;
 
 /**
+ * One parent object per event, whichever subscription it reaches: every subscriber of a server
+ * gets the same event object from the feed, and so the same root value, by which the transports
+ * share one execution among the subscriptions of the same document and variables.
+ */
+const parents = new WeakMap<LiveEvent, RestoreSessionChangeParent>();
+
+function parentOf(event: LiveEvent, context: GraphContext): RestoreSessionChangeParent {
+  let parent = parents.get(event);
+  if (parent === undefined) parents.set(event, (parent = { event, source: context.sourceByName.get(event.source)! }));
+  return parent;
+}
+
+/**
  * The events of `sources` as one subscription's async iterator: the listener registered on the
  * gateway's live feed pushes into a bounded queue, the transport pulls. Each pulled event renews
  * the context (a request of its own), then passes `keep` (the subscriber's filter, in memory;
@@ -60,7 +73,7 @@ export function liveStream(
         if (event !== undefined) {
           context.renew();
           if (!(await keep(event))) continue;
-          return { done: false, value: { event, source: context.sourceByName.get(event.source)! } };
+          return { done: false, value: parentOf(event, context) };
         }
         if (ended) return { done: true, value: undefined };
         await new Promise<void>((resolve) => (wake = resolve));

@@ -18,6 +18,8 @@ export function createSseHandler(options: {
   const releases = new WeakMap<Request, () => void>();
   const open = new Set<Response>();
   const handler = createHandler({
+    // One execution per event for all subscriptions of the same document and variables.
+    subscribe: (args) => options.gate.subscribe(args),
     onSubscribe: async (req, params) => {
       const raw = req.raw as Request;
       const res = req.context.res as Response;

@@ -95,6 +95,8 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         extra.operations!.set(id, prepared.release);
         return prepared.args;
       },
+      // One execution per event for all subscriptions of the same document and variables.
+      subscribe: (args) => options.gate.subscribe(args),
       onNext: (_ctx, _id, _payload, args, result) => options.formatResult(result as FormattedResult, args.contextValue) as never,
       onComplete: (ctx, id) => {
         const extra = ctx.extra as Extra;

@@ -1,5 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { LiveSettings } from '../../sources/live/liveDefaults.js';
@@ -36,6 +48,14 @@ export interface SubscriptionGateOptions {
   createContext(init: { requestId: string; logger: Logger; revealUpstream: boolean; stream: { queueSize: number; onOverflow(reason: string): void } }): object;
   /** Refuses a document outside the allowlist (trusted documents), or undefined when there is none. */
   allowlisted?: (query: string, principal: Principal) => boolean;
+  /**
+   * Errors the graph collected beside an event's result while resolving it (servers that failed
+   * inside a merged connection, stale answers): appended to the event's `errors`, as the graph's
+   * Apollo plugin does for queries.
+   */
+  eventErrors?: (contextValue: unknown) => readonly GraphQLError[];
+  /** Counts an event resolved for a subscriber, executed or shared (`veeam_graph_subscription_event_executions_total`). */
+  onExecution?: (shared: boolean) => void;
   /** Counts a refusal (`veeam_graph_access_denied_total`). */
   onDenied?: (reason: 'forbidden' | 'rate_limited' | 'invalid_credentials' | 'not_in_allowlist') => void;
 }
@@ -50,6 +70,10 @@ const refusal = (message: string, code: string): GraphQLError[] => [new GraphQLE
  */
 export class SubscriptionGate {
   private active = 0;
+  /** What makes two operations' events execute alike, by context: document, operation, variables, visibility. */
+  private readonly shareKeys = new WeakMap<object, string>();
+  /** Executions of one event (a root value) in progress or done, by share key; gone with the event. */
+  private readonly executions = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
 
   constructor(private readonly options: SubscriptionGateOptions) {}
 
@@ -156,6 +180,8 @@ export class SubscriptionGate {
       }),
       principal,
     );
+    // Results differ only by what the graph may reveal (the `admin` scope), never by who asks.
+    this.shareKeys.set(contextValue, JSON.stringify([hasScope(principal, 'admin'), payload.operationName ?? null, payload.query, payload.variables ?? null]));
     this.active++;
     let released = false;
     return {
@@ -169,4 +195,61 @@ export class SubscriptionGate {
       },
     };
   }
+
+  /**
+   * graphql-js `subscribe` for both transports, with one difference: the execution of an event is
+   * shared by every subscription of the same document, operation name, variables and visibility
+   * (a dashboard open in a thousand browsers executes each event once, not a thousand times). The
+   * event stream stays each subscription's own (its filter, queue and slow-consumer cut-off); only
+   * the result of resolving an event is reused, and formatted and redacted per subscriber after.
+   */
+  readonly subscribe = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
+    const stream = await createSourceEventStream(args);
+    if (!isAsyncIterable(stream)) return stream;
+    const key = this.shareKeys.get(args.contextValue as object);
+    const iterator = stream[Symbol.asyncIterator]();
+    const run = (payload: unknown): Promise<ExecutionResult> => {
+      if (key === undefined || typeof payload !== 'object' || payload === null) return this.executeEvent(args, payload);
+      let byKey = this.executions.get(payload);
+      if (byKey === undefined) this.executions.set(payload, (byKey = new Map()));
+      const running = byKey.get(key);
+      if (running !== undefined) {
+        this.options.onExecution?.(true);
+        return running;
+      }
+      const started = this.executeEvent(args, payload);
+      byKey.set(key, started);
+      return started;
+    };
+    const mapped: AsyncIterableIterator<ExecutionResult> = {
+      async next() {
+        const step = await iterator.next();
+        if (step.done === true) return { done: true, value: undefined };
+        return { done: false, value: await run(step.value) };
+      },
+      async return() {
+        await iterator.return?.();
+        return { done: true, value: undefined };
+      },
+      async throw(err: unknown) {
+        await iterator.return?.();
+        throw err;
+      },
+      [Symbol.asyncIterator]() {
+        return mapped;
+      },
+    };
+    return mapped;
+  };
+
+  private async executeEvent(args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> {
+    this.options.onExecution?.(false);
+    const result = await execute({ ...args, rootValue: payload });
+    const extra = this.options.eventErrors?.(args.contextValue) ?? [];
+    return extra.length === 0 ? result : { ...result, errors: [...(result.errors ?? []), ...extra] };
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
