@@ -15,7 +15,8 @@ const ADMIN_KEY = 'admin-key-0123456789abcdef';
 /** `veeam_graph_subscription_event_executions_total` by `execution`. */
 async function executions(h: LiveHarness): Promise<{ executed: number; shared: number }> {
   const text = await (await fetch(`${h.gateway.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
-  const of = (label: string) => Number(new RegExp(`^veeam_graph_subscription_event_executions_total\\{execution="${label}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  const of = (label: string) =>
+    Number(new RegExp(`^veeam_graph_subscription_event_executions_total\\{execution="${label}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   return { executed: of('executed'), shared: of('shared') };
 }
 
@@ -58,7 +59,10 @@ describe('shared execution of subscription events', () => {
     const results = await Promise.all([...same, filtered, asAdmin].map((c) => c.nth(1)));
     for (const r of results) {
       expect(r.errors).toBeUndefined();
-      expect(r.data?.restoreSessionChanged).toMatchObject({ type: 'STARTED', session: { nativeId: started.id, vmDisplayName: 'shared-vm', backupServer: { name: expect.any(String) } } });
+      expect(r.data?.restoreSessionChanged).toMatchObject({
+        type: 'STARTED',
+        session: { nativeId: started.id, vmDisplayName: 'shared-vm', backupServer: { name: expect.any(String) } },
+      });
     }
     // Visibility is part of the key: the readers' shared result holds no URL, the admin's does.
     const sourceOf = (r: (typeof results)[number]) => (r.data?.restoreSessionChanged as { source: { url: string | null } }).source;
@@ -70,5 +74,37 @@ describe('shared execution of subscription events', () => {
     for (const c of [...same, filtered, asAdmin]) await c.stop();
     await Promise.all([...clients, admin].map((c) => c.dispose()));
     sse.dispose();
+  });
+
+  it("an event's partial errors (a link served stale because its server failed) are in that event's errors", async () => {
+    h = await startLive({ sims: { em: 1, vbo: [], sessionsPerServer: 5 } });
+    const live = h;
+    // The backup servers are in memory once a query read them.
+    const filled = await live.gql('{ restoreSessions(first: 5) { nodes { ... on EnterpriseManagerRestoreSession { backupServer { name } } } } }');
+    expect(filled.body.errors).toBeUndefined();
+    const ws = wsClient(live);
+    const events = collect(ws.iterate({ query: CHANGES }));
+    await until(() => live.gateway.subscriptions() === 1, 'subscribed');
+    await live.gateway.live.settled();
+    // Past their TTL, and the server now fails to list backup servers: the link is served stale.
+    await live.tick(live.config.cache.ttlMs.backupServer + live.config.cache.revalidateMs + 1000);
+    await live.gateway.live.settled();
+    live.sims.em[0]!.faults.set({ rules: [{ match: '^GET /api/query\\?type=BackupServer', action: { status: 503, message: 'busy' } }] });
+    const started = live.sims.em[0]!.live.startSession({ vmDisplayName: 'stale-vm' });
+    await live.tick(LIVE_DEFAULTS.fastPollMs);
+    await until(
+      () => events.results.some((r) => (r.data?.restoreSessionChanged as { session?: { nativeId?: string } } | undefined)?.session?.nativeId === started.id),
+      'the STARTED event',
+    );
+    const event = events.results.find((r) => (r.data?.restoreSessionChanged as { session?: { nativeId?: string } }).session?.nativeId === started.id)!;
+    expect(event.data?.restoreSessionChanged).toMatchObject({ type: 'STARTED', session: { backupServer: { name: expect.any(String) } } });
+    expect(event.errors).toEqual([
+      expect.objectContaining({
+        path: ['restoreSessionChanged', 'session', 'backupServer'],
+        extensions: expect.objectContaining({ source: 'em-1', code: 'UPSTREAM_HTTP_ERROR' }),
+      }),
+    ]);
+    await events.stop();
+    await ws.dispose();
   });
 });
