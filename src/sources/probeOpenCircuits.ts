@@ -1,3 +1,4 @@
+import { traceBackground } from '../observability/backgroundSpans.js';
 import type { Logger } from 'pino';
 import type { Source, SourceEvent } from '../upstream/Source.js';
 import type { Scheduler } from './Scheduler.js';
@@ -128,12 +129,8 @@ export function probeOpenCircuits(sources: readonly Source[], options: ProbeOpen
     function probe(): void {
       probing = true;
       logger.debug({ source: source.name }, 'circuit probe: pinging a server whose cooldown has ended');
-      let done: Promise<void>;
-      try {
-        done = source.ping();
-      } catch (err) {
-        done = Promise.reject(err);
-      }
+      // A trace of its own (src/observability): the ping and any logon it needs are its children.
+      const done = traceBackground(`circuit probe ${source.name}`, { 'veeam.server': source.name }, () => source.ping());
       done
         .then(
           () => logger.debug({ source: source.name, circuit: source.circuit().circuit }, 'circuit probe: the server answered'),

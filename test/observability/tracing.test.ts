@@ -7,7 +7,8 @@ import { startTracing, type GatewayTracing } from '../../src/observability/start
 import { createGateway, type Gateway } from '../../src/server/createGateway.js';
 import { createLogger } from '../../src/server/createLogger.js';
 import { startSimulators, type Simulators } from '../../src/sim/startSimulators.js';
-import { startHarness } from '../server/gatewayHarness.js';
+import { simConfig, startHarness } from '../server/gatewayHarness.js';
+import { ManualScheduler } from '../../src/sources/Scheduler.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlpReceiver.js';
 import { startRecordingProxy, type RecordingProxy } from './recordingProxy.js';
 
@@ -287,6 +288,50 @@ describe('tracing', () => {
     expect(performance.now() - t0).toBeLessThan(3000);
     expect(lines.some((l) => l.level === 40 && /could not be exported|export/i.test(String(l.msg)))).toBe(true);
     expect(trace.getTracer('x').startSpan('y').isRecording()).toBe(false);
+  });
+
+  it('a live poll and a circuit probe are traces of their own, their upstream calls (logon included) their children', async () => {
+    const receiver = await startOtlpReceiver();
+    cleanups.push(() => receiver.close());
+    const sims = await startSimulators({ em: 1, vbo: [], sessionsPerServer: 5 });
+    cleanups.push(() => sims.close());
+    const config = await simConfig(sims, { tracing: { endpoint: receiver.url } });
+    const tracing = await startTracing(config.tracing!);
+    cleanups.push(() => tracing.shutdown());
+    const scheduler = new ManualScheduler(Date.parse('2026-11-01T12:00:00Z'));
+    const gateway = await createGateway(config, { logger: createLogger({ level: 'silent' }), tracing, scheduler, defaultMetrics: false });
+    cleanups.unshift(() => gateway.close());
+    const turns = async (done: () => boolean, what: string) => {
+      for (let i = 0; i < 5000 && !done(); i++) await new Promise((r) => setImmediate(r));
+      if (!done()) throw new Error(`never happened: ${what}`);
+    };
+
+    // The first listener starts the poller, which primes at once.
+    const stop = gateway.live.listen(['em-1'], () => undefined);
+    await turns(() => gateway.live.stats()[0]!.polls >= 1, 'the first poll');
+    stop();
+    // The server fails until its circuit opens; after the cooldown a probe (not a query) pings it.
+    sims.em[0]!.faults.set({ rules: [{ action: { status: 503, message: 'maintenance' } }] });
+    for (let i = 0; i < 10 && gateway.sources[0]!.circuit().circuit !== 'open'; i++) await post(gateway.graphqlUrl, QUERY);
+    expect(gateway.sources[0]!.circuit().circuit).toBe('open');
+    sims.em[0]!.faults.clear();
+    scheduler.advance(config.servers[0]!.circuitBreaker.cooldownMs);
+    await turns(() => gateway.sources[0]!.circuit().circuit === 'closed', 'the probe closing the circuit');
+    await tracing.flush();
+
+    for (const [name, childNames] of [
+      ['live poll em-1', ['POST /api/sessionMngr', 'GET /api/query?type=RestoreSession']],
+      ['circuit probe em-1', ['GET /api/']],
+    ] as const) {
+      const root = receiver.spans.find((s) => s.name === name);
+      expect([name, root?.parentSpanId ?? '']).toEqual([name, '']);
+      expect(root!.attributes['veeam.server']).toBe('em-1');
+      const children = receiver.spans.filter((s) => s.parentSpanId === root!.spanId);
+      expect(children.map((c) => c.name)).toEqual(expect.arrayContaining([...childNames]));
+      for (const c of children) expect([c.name, c.traceId, c.kind]).toEqual([c.name, root!.traceId, CLIENT]);
+    }
+    const poll = receiver.spans.find((s) => s.name === 'live poll em-1')!;
+    expect(poll.attributes).toMatchObject({ 'veeam.live.priming': true, 'veeam.live.events': 0 });
   });
 
   it('is off without config or OTEL_* variables: no SDK, no spans, no trace ids in logs', async () => {

@@ -1,3 +1,4 @@
+import { markFailed, traceBackground } from '../../observability/backgroundSpans.js';
 import type { Logger } from 'pino';
 import {
   createRequestScope,
@@ -145,22 +146,28 @@ export class SessionPoller {
   private async poll(): Promise<void> {
     const scope = createRequestScope({ noCache: false, maxAgeMs: Math.floor(this.options.settings.fastPollMs / 2) });
     const emitted: LiveEvent[] = [];
-    try {
-      if (this.watermark === undefined) await this.prime(scope);
-      else {
-        await this.readNew(scope, emitted);
-        await this.rereadRunning(scope, emitted);
+    // A trace of its own per poll (src/observability): its list and lookup calls are its children.
+    const priming = this.watermark === undefined;
+    await traceBackground(`live poll ${this.source.name}`, { 'veeam.server': this.source.name, 'veeam.live.priming': priming }, async (span) => {
+      try {
+        if (priming) await this.prime(scope);
+        else {
+          await this.readNew(scope, emitted);
+          await this.rereadRunning(scope, emitted);
+        }
+        // Back first, then what happened meanwhile.
+        if (this.down) emitted.unshift({ type: 'SOURCE_UP', source: this.source.name, at: this.options.scheduler.now() });
+        this.down = false;
+        this.failures = 0;
+      } catch (err) {
+        this.failures++;
+        if (!this.down) emitted.push({ type: 'SOURCE_DOWN', source: this.source.name, error: err as Error, at: this.options.scheduler.now() });
+        this.down = true;
+        this.options.logger.debug({ source: this.source.name, err: { message: (err as Error).message } }, 'live poll failed');
+        markFailed(span, err);
       }
-      // Back first, then what happened meanwhile.
-      if (this.down) emitted.unshift({ type: 'SOURCE_UP', source: this.source.name, at: this.options.scheduler.now() });
-      this.down = false;
-      this.failures = 0;
-    } catch (err) {
-      this.failures++;
-      if (!this.down) emitted.push({ type: 'SOURCE_DOWN', source: this.source.name, error: err as Error, at: this.options.scheduler.now() });
-      this.down = true;
-      this.options.logger.debug({ source: this.source.name, err: { message: (err as Error).message } }, 'live poll failed');
-    }
+      span.setAttributes({ 'veeam.live.events': emitted.length, 'veeam.live.running': this.running.size });
+    });
     this.polls++;
     // Stopped while polling: the subscribers are gone, and so is the state this poll built on.
     if (!this.active) return;
