@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { SimDescriptor } from './simProcess.js';
+import type { SimulatorsDescription } from '../src/sim/startSimulators.js';
 
 /** The repository root: `src/main.ts` and the `tsx` loader are resolved from there, wherever the bench was started. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -30,16 +30,18 @@ export async function procCpuMs(pid: number): Promise<number | undefined> {
 }
 
 /**
- * The `servers` of a config for the simulators. Passwords go in as `{ env: VAR }` secrets, each
- * variable set in `env` (the child's environment), so the config file on disk holds none and the
- * gateway resolves them as it would in production.
+ * The `servers` of a config for the simulators (`SimDescriptor`s of bench/simProcess.ts, typed
+ * from src/sim so that this module imports nothing of simProcess). Passwords go in as
+ * `{ env: VAR }` secrets, each variable set in `env` (the child's environment), so the config file
+ * on disk holds none and the gateway resolves them as it would in production. `format`, when
+ * given, is every EM server's; left out, the entries have none (the gateway's default, xml).
  */
-export function simConfigServers(servers: readonly SimDescriptor[], env: NodeJS.ProcessEnv) {
+export function simConfigServers(servers: readonly SimulatorsDescription['servers'][number][], env: NodeJS.ProcessEnv, format?: 'xml' | 'json') {
   return servers.map((s) => {
     const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
     env[variable] = s.password;
     const common = { name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: variable } };
-    return s.kind === 'enterprise-manager' ? common : { ...common, apiVersion: s.apiVersion ?? 'v8' };
+    return s.kind === 'enterprise-manager' ? { ...common, ...(format && { format }) } : { ...common, apiVersion: s.apiVersion ?? 'v8' };
   });
 }
 

@@ -8,13 +8,13 @@
  *   await sims.resetStats(); ...; const counts = await sims.requestsPerServer(); await sims.close();
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type GatewayConfig } from '../src/config/loadConfig.js';
 import type { FaultOptions } from '../src/sim/Faults.js';
 import type { RequestStats } from '../src/sim/RequestLog.js';
 import type { SimulatorsDescription, StartSimulatorsOptions } from '../src/sim/startSimulators.js';
+import { procCpuMs, simConfigServers } from './serveProcess.js';
 
 /** One simulated server as `veeam-graph sim` describes it (`{name, kind, url, apiVersion?, username, password}`). */
 export type SimDescriptor = SimulatorsDescription['servers'][number];
@@ -237,16 +237,7 @@ export async function startSimProcess(options: SimProcessOptions = {}): Promise<
     },
     requestsPerServer: async () => countRequests(await stats(), (t) => !isAuthTemplate(t)),
     logonsPerServer: async () => countRequests(await stats(), isLogonTemplate),
-    cpuMs: async () => {
-      try {
-        // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks (USER_HZ, 100 on Linux).
-        const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-      } catch {
-        return undefined;
-      }
-    },
+    cpuMs: () => procCpuMs(child.pid!),
     close: (boundMs = 15_000) => {
       closing ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -264,8 +255,9 @@ export async function startSimProcess(options: SimProcessOptions = {}): Promise<
 
 /**
  * A gateway config for simulated servers, built in code as `src/cli/runDemo.ts` does (passwords as
- * `{ env }` secrets), listening on a free loopback port; `extra` adds top-level keys (`cache`...).
- * The plain-http warnings are dropped: loopback simulators are http by design.
+ * `{ env }` secrets, by `simConfigServers` of bench/serveProcess.ts), listening on a free loopback
+ * port; `extra` adds top-level keys (`cache`...). The plain-http warnings are dropped: loopback
+ * simulators are http by design.
  */
 export async function simGatewayConfig(
   servers: readonly SimDescriptor[],
@@ -276,14 +268,7 @@ export async function simGatewayConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
       ...options.extra,
-      servers: servers.map((s) => {
-        const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
-        env[variable] = s.password;
-        const common = { name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: variable } };
-        return s.kind === 'enterprise-manager'
-          ? { ...common, ...(options.format && { format: options.format }) }
-          : { ...common, apiVersion: s.apiVersion ?? 'v8' };
-      }),
+      servers: simConfigServers(servers, env, options.format),
     },
     { env },
   );
