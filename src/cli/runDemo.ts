@@ -35,11 +35,14 @@ function demoVm(sims: Simulators): string | undefined {
 /**
  * The gateway config of the simulators, built in code. Passwords travel as `{ env: NAME }`
  * secrets through a private environment, so the demo uses the same path as a real config and
- * logs no plain-text-password warnings.
+ * logs no plain-text-password warnings; of the real environment only `LOG_LEVEL` and the `OTEL_*`
+ * variables reach it.
  */
 async function demoConfig(sims: Simulators, listen: { host: string; port: number }, federation: boolean, logLevel: string | undefined) {
   const level = logLevel ?? process.env.LOG_LEVEL;
-  const env: NodeJS.ProcessEnv = { ...(level ? { LOG_LEVEL: level } : {}) };
+  // OpenTelemetry's own variables pass (README "Tracing"): the demo is where one tries tracing first.
+  const otel = Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_'));
+  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(otel), ...(level ? { LOG_LEVEL: level } : {}) };
   const servers = sims.describe().servers.map((s) => {
     const variable = `SIM_${s.name.replace(/\W/g, '_').toUpperCase()}_PASSWORD`;
     env[variable] = s.password;
