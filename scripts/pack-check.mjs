@@ -4,14 +4,15 @@
 //   node scripts/pack-check.mjs [--tarball FILE] [--keep]        (npm run pack:check)
 //
 // 1. `npm pack` into a temporary directory (prepack: clean dist/, codegen, tsc), then the tarball's
-//    list of files against what the package may hold: package.json, README, LICENSE, dist/src/**/*.js
-//    and schema/*.graphql (every file of schema/); no TypeScript, source map, test, bench or doc.
+//    list of files against what the package may hold: package.json, README, LICENSE, dist/src/**/*.js,
+//    dist/graphiql/ (the vendored GraphiQL bundle) and schema/*.graphql (every file of schema/); no
+//    TypeScript, source map, test, bench or doc.
 // 2. `npm install TARBALL` into another, empty, directory: its dependencies come from the registry,
 //    as for a user (package.json#overrides do not apply there). tsx must not be installed.
 // 3. `npx veeam-graph --version` prints package.json's version.
 // 4. `veeam-graph demo --port 0`: waits for the GraphQL URL it prints, POSTs `{ sources { name } }`
-//    (5 simulated servers expected), GETs the GraphiQL page and its bundle (resolved from the
-//    installed @graphql-yoga/graphiql), then SIGTERM: exit code 0 expected.
+//    (5 simulated servers expected), GETs the GraphiQL page and its bundle (the package's own copy
+//    in dist/graphiql; @graphql-yoga/graphiql must not be installed), then SIGTERM: exit code 0 expected.
 // 5. `veeam-graph sim --write-config FILE` and `veeam-graph serve --config FILE --port 0`: waits
 //    for "veeam-graph listening on URL" on stderr, the same query, SIGTERM to both: exit code 0.
 // Every wait is bounded; a failure says what was expected and shows the output of the step.
@@ -211,18 +212,34 @@ function listTarball(file) {
 
 /** The tarball's files against what the package may hold; returns a one-line summary of them. */
 function checkContents(entries) {
-  const allowed = [/^package\.json$/, /^README\.md$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/src\/.+\.js$/, /^schema\/[\w-]+\.graphql$/];
+  const allowed = [
+    /^package\.json$/,
+    /^README\.md$/,
+    /^LICEN[CS]E(\.\w+)?$/i,
+    /^dist\/src\/.+\.js$/,
+    // The vendored GraphiQL bundle (scripts/vendor-graphiql.mjs): its files, licence and note.
+    /^dist\/graphiql\/[\w./-]+\.(js|css)$/,
+    /^dist\/graphiql\/(LICENSE|README\.md)$/,
+    /^schema\/[\w-]+\.graphql$/,
+  ];
   const problems = [];
   const unexpected = entries.filter((e) => !allowed.some((re) => re.test(e.path)));
   if (unexpected.length) problems.push(`files the package should not hold:\n${unexpected.map((e) => `    ${e.path}`).join('\n')}`);
   const paths = new Set(entries.map((e) => e.path));
   const schemaFiles = readdirSync(path.join(root, 'schema')).filter((f) => f.endsWith('.graphql'));
-  const required = ['package.json', 'README.md', pkg.bin?.['veeam-graph'], ...schemaFiles.map((f) => `schema/${f}`)];
+  const required = [
+    'package.json',
+    'README.md',
+    pkg.bin?.['veeam-graph'],
+    'dist/graphiql/yoga-graphiql.umd.js',
+    'dist/graphiql/LICENSE',
+    ...schemaFiles.map((f) => `schema/${f}`),
+  ];
   const missing = required.filter((p) => !p || !paths.has(p));
   if (missing.length) problems.push(`files missing from the package: ${missing.join(', ')}`);
   if (problems.length) throw new CheckError(`tarball contents:\n  ${problems.join('\n  ')}`);
   const count = (re) => entries.filter((e) => re.test(e.path)).length;
-  return `dist/src: ${count(/^dist\//)} .js, schema: ${count(/^schema\//)} .graphql, ${['package.json', 'README.md'].join(', ')}${count(/^LICEN/i) ? ', LICENSE' : ' (no LICENSE file in the repo)'}`;
+  return `dist/src: ${count(/^dist\/src\//)} .js, dist/graphiql: ${count(/^dist\/graphiql\//)} files, schema: ${count(/^schema\//)} .graphql, ${['package.json', 'README.md'].join(', ')}${count(/^LICEN/i) ? ', LICENSE' : ' (no LICENSE file in the repo)'}`;
 }
 
 /**
@@ -344,7 +361,8 @@ async function main() {
     const packages = Object.keys(lock.packages ?? {}).filter((k) => k.startsWith('node_modules/'));
     log(`installed in ${seconds(installed.ms)}: ${packages.length} packages`);
     for (const note of installWarnings(`${installed.stdout}\n${installed.stderr}`)) log(`  npm warned: ${note}`);
-    for (const forbidden of ['tsx', 'ts-node']) {
+    // GraphiQL is served from the package's own copy (dist/graphiql), not from @graphql-yoga/graphiql's tree.
+    for (const forbidden of ['tsx', 'ts-node', '@graphql-yoga/graphiql']) {
       if (packages.includes(`node_modules/${forbidden}`))
         throw new CheckError(`npm install: ${forbidden} got installed; the package must run without it (is it back in dependencies?)`);
     }

@@ -1,33 +1,16 @@
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import type { ExampleQuery } from './exampleQueries.js';
+import { GRAPHIQL_BUNDLE_FILES, graphiqlBundleDir } from './graphiqlBundle.js';
 import { GRAPHIQL_CSP, GRAPHIQL_INIT_JS, GRAPHIQL_PAGE_CSS, renderGraphiqlPage } from './renderGraphiqlPage.js';
 
 /** Path of the GraphiQL page; the GraphQL endpoint serves it too to browsers. */
 export const GRAPHIQL_PATH = '/graphiql';
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/assets';
 
-/**
- * The prebuilt GraphiQL 5 bundle of @graphql-yoga/graphiql (GraphiQL, React, Monaco, the explorer
- * plugin), resolved through Node's resolver from this module so it is found the same way from
- * `src` (tsx, jest) and from `dist`.
- */
-function bundleDir(): string {
-  const require = createRequire(import.meta.url);
-  return path.dirname(require.resolve('@graphql-yoga/graphiql'));
-}
-
 /** Served files by URL name: a fixed list, so no request path ever reaches the file system. */
 function bundleFiles(dir: string): Map<string, string> {
-  const files = [
-    'yoga-graphiql.umd.js',
-    'graphiql.css',
-    'monacoeditorwork/editor.worker.bundle.js',
-    'monacoeditorwork/graphql.worker..bundle.js',
-    'monacoeditorwork/json.worker.bundle.js',
-  ];
-  return new Map(files.map((f) => [f, path.join(dir, f)]));
+  return new Map(GRAPHIQL_BUNDLE_FILES.map((f) => [f, path.join(dir, f)]));
 }
 
 /** True when a GET on the GraphQL endpoint comes from a browser navigating to it. */
@@ -43,7 +26,7 @@ export function wantsHtml(req: Request): boolean {
  */
 export function createGraphiqlRouter(options: { endpoint: string; subscriptionsEndpoint?: string; title?: string; examples: ExampleQuery[] }): Router {
   const router = express.Router();
-  const files = bundleFiles(bundleDir());
+  const files = bundleFiles(graphiqlBundleDir());
   const page = renderGraphiqlPage({
     endpoint: options.endpoint,
     // Where the gateway serves GraphQL over SSE (GRAPHQL_STREAM_PATH in createGateway.ts).
