@@ -151,7 +151,8 @@ export async function createGeneration(config: GatewayConfig, upstream: Upstream
     ...deps.readiness,
     ...(shared !== undefined && { store: () => ({ kind: 'redis', status: shared.status() }) }),
   });
-  const live = createLiveFeed(sources, { scheduler, settings: config.live, logger, shared });
+  // Checkpoints in the memory's store: a reload's next generation resumes its pollers where these stop.
+  const live = createLiveFeed(sources, { scheduler, settings: config.live, logger, shared, store: set.store });
   let apollo: ApolloServer<BaseContext> | undefined;
   const stopBackground = (): void => {
     live.close();

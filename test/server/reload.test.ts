@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ConfigError, type GatewayConfig } from '../../src/config/loadConfig.js';
-import { startLive, until, wsClient, type LiveHarness } from '../live/liveHarness.js';
+import { collect, startLive, until, wsClient, type LiveHarness } from '../live/liveHarness.js';
+import { LIVE_DEFAULTS } from '../../src/sources/live/liveDefaults.js';
 
 let h: LiveHarness | undefined;
 afterEach(async () => {
@@ -195,5 +196,38 @@ describe('config reload', () => {
     // The new live feed polls the one server left.
     expect(harness.gateway.live.stats().map((s) => [s.source, s.listeners])).toEqual([['em-1', 1]]);
     await again.dispose();
+  });
+
+  it('nothing is lost across a reload: the next poller resumes where the last one stopped', async () => {
+    const harness = await start();
+    const em = emSim(harness, 'em-1');
+    const query = 'subscription { restoreSessionChanged(filter: { sources: ["em-1"] }) { type session { nativeId } } }';
+    const before = wsClient(harness);
+    const first = collect(before.iterate({ query }));
+    await until(() => harness.gateway.subscriptions() === 1, 'subscribed');
+    await harness.gateway.live.settled();
+    const s1 = em.live.startSession({ vmDisplayName: 'across-reload' });
+    await harness.tick(LIVE_DEFAULTS.fastPollMs);
+    expect((await first.nth(1)).data?.restoreSessionChanged).toEqual({ type: 'STARTED', session: { nativeId: s1.id } });
+
+    await harness.gateway.reload(harness.config);
+    await first.done;
+    await before.dispose();
+    // While the client reconnects: s1 finishes, s2 starts.
+    em.live.finish(s1.id, 'Success');
+    const s2 = em.live.startSession({ vmDisplayName: 'during-reload' });
+    const after = wsClient(harness);
+    const second = collect(after.iterate({ query }));
+    await until(() => harness.gateway.subscriptions() === 1, 'subscribed again');
+    await harness.gateway.live.settled();
+    await harness.tick(LIVE_DEFAULTS.fastPollMs);
+    await second.nth(2);
+    expect(second.results.map((r) => r.data?.restoreSessionChanged)).toEqual([
+      { type: 'STARTED', session: { nativeId: s2.id } },
+      { type: 'FINISHED', session: { nativeId: s1.id } },
+    ]);
+    expect(harness.lines.some((l) => l.msg === 'live poller resumed from the previous poller checkpoint' && l.source === 'em-1')).toBe(true);
+    await second.stop();
+    await after.dispose();
   });
 });

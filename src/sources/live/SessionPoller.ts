@@ -48,11 +48,44 @@ export function changedFields(prev: RestoreSessionRecord, next: RestoreSessionRe
   return out;
 }
 
+/** Where a poller stands, for the replica that polls the server next (plain JSON). */
+export interface PollerCheckpoint {
+  /** The creation-time watermark, ms; null for "before any session". */
+  watermark: number | null;
+  atWatermark: string[];
+  running: RestoreSessionRecord[];
+  down: boolean;
+  /** When it was written (the scheduler's clock), ms. */
+  at: number;
+}
+
+/** A store of one server's {@link PollerCheckpoint} shared by the replicas (src/sources/shared). */
+export interface PollerCheckpoints {
+  load(): Promise<PollerCheckpoint | undefined>;
+  save(checkpoint: PollerCheckpoint): Promise<void>;
+}
+
 export interface SessionPollerOptions {
   scheduler: Scheduler;
   settings: LiveSettings;
   logger: Logger;
   emit(event: LiveEvent): void;
+  /**
+   * With replicas: written after every poll and read by a poller that starts, so a new leader
+   * resumes where the old one stopped (the sessions that started, changed or finished between the
+   * two are reported) instead of learning the server afresh and missing them.
+   */
+  checkpoints?: PollerCheckpoints | undefined;
+}
+
+/**
+ * How old a checkpoint may be and still be resumed from: the longest a polling leader goes
+ * between two (its slowest interval or longest backoff) plus a lease handover. An older one means
+ * nobody polled meanwhile (no subscriber anywhere): replaying what happened since would flood new
+ * subscribers with old news, so the poller learns the server afresh.
+ */
+export function checkpointMaxAgeMs(settings: LiveSettings): number {
+  return settings.leaseMs + Math.max(settings.slowPollMs, settings.maxBackoffMs) + settings.fastPollMs;
 }
 
 /**
@@ -146,6 +179,7 @@ export class SessionPoller {
   private async poll(): Promise<void> {
     const scope = createRequestScope({ noCache: false, maxAgeMs: Math.floor(this.options.settings.fastPollMs / 2) });
     const emitted: LiveEvent[] = [];
+    if (this.watermark === undefined) await this.resume();
     // A trace of its own per poll (src/observability): its list and lookup calls are its children.
     const priming = this.watermark === undefined;
     await traceBackground(`live poll ${this.source.name}`, { 'veeam.server': this.source.name, 'veeam.live.priming': priming }, async (span) => {
@@ -171,8 +205,46 @@ export class SessionPoller {
     this.polls++;
     // Stopped while polling: the subscribers are gone, and so is the state this poll built on.
     if (!this.active) return;
+    this.checkpoint();
     for (const event of emitted) this.options.emit(event);
     this.schedule(this.nextDelay());
+  }
+
+  /** Takes over a recent checkpoint of the replica that polled before (see {@link SessionPollerOptions.checkpoints}). */
+  private async resume(): Promise<void> {
+    const store = this.options.checkpoints;
+    if (store === undefined) return;
+    let saved: PollerCheckpoint | undefined;
+    try {
+      saved = await store.load();
+    } catch (err) {
+      this.options.logger.debug({ source: this.source.name, err: { message: (err as Error).message } }, 'live poller checkpoint not read');
+      return;
+    }
+    if (saved === undefined || this.options.scheduler.now() - saved.at > checkpointMaxAgeMs(this.options.settings)) return;
+    this.watermark = saved.watermark ?? Number.NEGATIVE_INFINITY;
+    this.atWatermark = new Set(saved.atWatermark);
+    for (const s of saved.running) this.running.set(keyOf(s.nativeId), s);
+    this.down = saved.down;
+    this.options.logger.info(
+      { source: this.source.name, running: this.running.size, ageMs: this.options.scheduler.now() - saved.at },
+      'live poller resumed from the previous poller checkpoint',
+    );
+  }
+
+  private checkpoint(): void {
+    if (this.options.checkpoints === undefined || this.watermark === undefined) return;
+    const checkpoint: PollerCheckpoint = {
+      watermark: Number.isFinite(this.watermark) ? this.watermark : null,
+      atWatermark: [...this.atWatermark],
+      running: [...this.running.values()],
+      down: this.down,
+      at: this.options.scheduler.now(),
+    };
+    // Best effort: without it a new leader learns the server afresh, as without replicas.
+    this.options.checkpoints.save(checkpoint).catch((err: unknown) => {
+      this.options.logger.debug({ source: this.source.name, err: { message: (err as Error).message } }, 'live poller checkpoint not written');
+    });
   }
 
   private async prime(scope: RequestScope): Promise<void> {

@@ -2,15 +2,25 @@ import type { Logger } from 'pino';
 import { isUpstreamError, upstreamErrorFromJson, type UpstreamErrorJson } from '../../upstream/errors.js';
 import type { LiveEvent, LiveFeed, Source } from '../../upstream/Source.js';
 import type { Scheduler } from '../Scheduler.js';
+import type { CacheStore } from '../memory/CacheStore.js';
 import type { SharedState } from '../shared/createSharedState.js';
 import type { LeaderLease } from '../shared/LeaderLease.js';
 import type { LiveSettings } from './liveDefaults.js';
-import { SessionPoller } from './SessionPoller.js';
+import { checkpointMaxAgeMs, SessionPoller, type PollerCheckpoint } from './SessionPoller.js';
 
 /** The live feed of a gateway, with what operations and tests look at. */
 export interface GatewayLiveFeed extends LiveFeed {
   /** Per server: whether this replica polls it, its listeners here, running sessions, polls so far, and its role across replicas. */
-  stats(): { source: string; active: boolean; listeners: number; running: number; polls: number; role: 'leader' | 'follower' | 'standalone' }[];
+  stats(): {
+    source: string;
+    active: boolean;
+    listeners: number;
+    running: number;
+    polls: number;
+    role: 'leader' | 'follower' | 'standalone';
+    /** With a shared store: whether this replica hears the leader's events (its channel subscription is confirmed). */
+    channelReady: boolean;
+  }[];
   /** Resolves once no poll is in flight on any server. */
   settled(): Promise<void>;
   /** Stops every poller. */
@@ -46,13 +56,28 @@ class SourceFeed {
   private unsubscribe: (() => void) | undefined;
   private offStatus: (() => void) | undefined;
   private readonly channel: string;
+  channelReady = false;
 
   constructor(
     readonly source: Source,
-    private readonly options: { scheduler: Scheduler; settings: LiveSettings; logger: Logger; shared: SharedState | undefined },
+    private readonly options: { scheduler: Scheduler; settings: LiveSettings; logger: Logger; shared: SharedState | undefined; store: CacheStore | undefined },
   ) {
     this.channel = `live:${source.name}`;
-    this.poller = new SessionPoller(source, { scheduler: options.scheduler, settings: options.settings, logger: options.logger, emit: (e) => this.deliver(e) });
+    const store = options.store;
+    // Per server name and URL, as the memory's keys: a name moved to another server starts afresh.
+    const key = `live-checkpoint\u0000${source.name}\u0000${source.url}`;
+    this.poller = new SessionPoller(source, {
+      scheduler: options.scheduler,
+      settings: options.settings,
+      logger: options.logger,
+      emit: (e) => this.deliver(e),
+      ...(store !== undefined && {
+        checkpoints: {
+          load: async () => (await store.get<PollerCheckpoint>(key))?.value,
+          save: (checkpoint) => store.set(key, { value: checkpoint, at: checkpoint.at }, checkpointMaxAgeMs(options.settings)),
+        },
+      }),
+    });
   }
 
   get role(): 'leader' | 'follower' | 'standalone' {
@@ -67,6 +92,7 @@ class SourceFeed {
       return;
     }
     const sub = shared.pubsub.subscribe<WireEvent>(this.channel, (message) => this.dispatch(decode(message)));
+    void sub.ready.then((ok) => (this.channelReady = ok && this.unsubscribe !== undefined));
     this.unsubscribe = () => void sub.unsubscribe();
     this.lease = shared.lease(`live-poller:${this.source.name}`, {
       ttlMs: this.options.settings.leaseMs,
@@ -87,6 +113,8 @@ class SourceFeed {
   /** The last listener left: stop polling, give the lease to a replica that still has listeners. */
   close(): void {
     this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.channelReady = false;
     this.offStatus?.();
     void this.lease?.stop();
     this.lease = undefined;
@@ -138,11 +166,32 @@ class SourceFeed {
  */
 export function createLiveFeed(
   sources: readonly Source[],
-  options: { scheduler: Scheduler; settings: LiveSettings; logger: Logger; shared?: SharedState | undefined },
+  options: {
+    scheduler: Scheduler;
+    settings: LiveSettings;
+    logger: Logger;
+    shared?: SharedState | undefined;
+    /**
+     * Where the pollers keep their checkpoints (the memory layer's store; with replicas the shared
+     * one): a poller that starts within {@link checkpointMaxAgeMs} of another's last poll resumes
+     * from it, the next lease holder's or, after a config reload, the next generation's. Default:
+     * the shared store, else none (every poller learns its server afresh).
+     */
+    store?: CacheStore | undefined;
+  },
 ): GatewayLiveFeed {
   const log = options.logger.child({ component: 'live' });
   const feeds = new Map(
-    sources.map((s) => [s.name, new SourceFeed(s, { scheduler: options.scheduler, settings: options.settings, logger: log, shared: options.shared })]),
+    sources.map((s) => [
+      s.name,
+      new SourceFeed(s, {
+        scheduler: options.scheduler,
+        settings: options.settings,
+        logger: log,
+        shared: options.shared,
+        store: options.store ?? options.shared?.store,
+      }),
+    ]),
   );
   return {
     listen(names, listener) {
@@ -175,6 +224,7 @@ export function createLiveFeed(
         running: f.poller.runningCount,
         polls: f.poller.polls,
         role: f.role,
+        channelReady: f.channelReady,
       })),
     async settled() {
       await Promise.all([...feeds.values()].map((f) => f.poller.settled()));
