@@ -132,8 +132,10 @@ export const authSchema = z.strictObject({
       scopesClaim: z.string().min(1).optional(),
       clockToleranceS: z.number().int().min(0).max(300, 'at most 300 seconds').optional(),
       jwksCooldownS: z.number().int().min(0).max(3600).optional(),
+      ca: z.string().min(1, 'expected a PEM file path').optional(),
     })
     .refine((j) => (j.jwksFile === undefined) !== (j.jwksUrl === undefined), { error: 'expected exactly one of jwksFile or jwksUrl' })
+    .refine((j) => j.ca === undefined || j.jwksUrl?.startsWith('https:') === true, { error: 'ca: only with an https jwksUrl' })
     .optional(),
   metricsPublic: z.boolean().optional(),
   anonymousScopes: z.array(scopeSchema).optional(),

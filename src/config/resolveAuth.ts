@@ -86,6 +86,15 @@ export async function resolveAuth(raw: RawConfig['auth'], ctx: AuthResolveContex
       clockToleranceS: j.clockToleranceS ?? JWT_DEFAULTS.clockToleranceS,
       jwksCooldownS: j.jwksCooldownS ?? JWT_DEFAULTS.jwksCooldownS,
     };
+    if (j.ca !== undefined) {
+      try {
+        const pem = await readFile(path.resolve(ctx.dir, j.ca), 'utf8');
+        if (!pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`auth.jwt.ca: ${j.ca} holds no PEM certificate (${label})`);
+        else jwt.ca = pem;
+      } catch (err) {
+        problems.push(`auth.jwt.ca: cannot read ${j.ca}: ${(err as NodeJS.ErrnoException).code ?? 'error'} (${label})`);
+      }
+    }
   }
   return {
     mode,

@@ -30,6 +30,8 @@ export interface JwtSettings {
   clockToleranceS: number;
   /** Shortest time between two JWKS fetches caused by unknown `kid`s, seconds. */
   jwksCooldownS: number;
+  /** PEM of the CA that signed the JWKS server's certificate (`auth.jwt.ca`, read at load); default the system's. */
+  ca?: string;
 }
 
 /**

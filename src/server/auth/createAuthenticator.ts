@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import { SCOPES, type AuthSettings, type Scope } from './authSettings.js';
 import type { Principal } from './Principal.js';
+import { createRemoteKeySet, JwksUnavailableError } from './createRemoteKeySet.js';
 
 /** The outcome of reading a request's credentials. */
 export type AuthOutcome =
@@ -33,7 +34,8 @@ function scopesOf(claim: unknown): Set<Scope> {
  * (signature against the JWKS, `iss`, `aud`, `exp` required, `nbf`, clock skew bounded).
  *
  * A remote JWKS is fetched on first use, kept for 10 minutes, and fetched again at once when a
- * token names an unknown `kid` (a rotated key), at most once per `jwksCooldownS`.
+ * token names an unknown `kid` (a rotated key), at most once per `jwksCooldownS`, on the gateway's
+ * clock and with `auth.jwt.ca` (see createRemoteKeySet).
  *
  * @param now the clock `exp`/`nbf` are checked against (default `Date.now`)
  */
@@ -50,7 +52,7 @@ export function createAuthenticator(settings: AuthSettings, options: { logger: L
   if (jwt !== undefined) {
     getKey =
       'url' in jwt.jwks
-        ? createRemoteJWKSet(new URL(jwt.jwks.url), { cooldownDuration: jwt.jwksCooldownS * 1000, cacheMaxAge: 600_000, timeoutDuration: 5000 })
+        ? createRemoteKeySet(new URL(jwt.jwks.url), { now, maxAgeMs: 600_000, cooldownMs: jwt.jwksCooldownS * 1000, timeoutMs: 5000, ca: jwt.ca, logger: log })
         : createLocalJWKSet(jwt.jwks.keys);
   }
 
@@ -74,7 +76,12 @@ export function createAuthenticator(settings: AuthSettings, options: { logger: L
       return { ok: true, principal: principalOf(payload) };
     } catch (err) {
       // The IdP's failure (no answer, a JWKS that is no key set) is not the caller's: 503, not 401.
-      if (!(err instanceof joseErrors.JOSEError) || err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) {
+      if (
+        err instanceof JwksUnavailableError ||
+        !(err instanceof joseErrors.JOSEError) ||
+        err instanceof joseErrors.JWKSTimeout ||
+        err instanceof joseErrors.JWKSInvalid
+      ) {
         log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'JWKS unavailable; token not verified');
         return { ok: false, reason: 'unavailable' };
       }
