@@ -24,7 +24,8 @@ nothing starts. Prints "veeam-graph listening on URL" on stderr once it listens,
 level. SIGINT/SIGTERM stop it gracefully: in-flight queries finish, EM sessions are logged off,
 exit code 0.
 
-SIGHUP (or, with --watch-config, a change of the file) reloads the config without a restart:
+SIGHUP (or, with --watch-config, a change of the file or of a file it refers to: password
+files, PEMs, the allowlist, the JWKS) reloads the config without a restart:
 the new file is validated first, and a bad one is logged while the running config keeps
 serving. New requests use the new config at once; in-flight ones finish on the old one; removed
 servers are logged off after them, unchanged ones keep their sessions. Subscriptions are closed
@@ -42,7 +43,7 @@ Options:
   --log-format FORMAT  json (one object per line) or pretty; default: pretty on a terminal, else json
   --federation         serve the schema as an Apollo Federation v2 subgraph (same as config
                        federation: true); \`veeam-graph subgraph-sdl\` prints its SDL
-  --watch-config       reload the config when its file changes (as SIGHUP does)
+  --watch-config       reload the config when its file, or a file it refers to, changes (as SIGHUP does)
   -h, --help           this text
 
 Environment (the flags win):
@@ -86,8 +87,10 @@ export async function runServe(argv: string[]): Promise<void> {
   if (values.host !== undefined) delete env.HOST;
   if (logLevel !== undefined) delete env.LOG_LEVEL;
   // The same flags and variables apply to every reload of the file.
+  let latest: GatewayConfig | undefined;
   const load = async (): Promise<GatewayConfig> => {
     const loaded = await loadConfig(file, env);
+    latest = loaded;
     if (port !== undefined) loaded.listen.port = port;
     if (values.host !== undefined) loaded.listen.host = values.host;
     if (logLevel !== undefined) loaded.logLevel = logLevel;
@@ -116,15 +119,17 @@ export async function runServe(argv: string[]): Promise<void> {
   const reloadConfig = async (why: string): Promise<void> => {
     logger.info({ file }, `${why}: reloading the config`);
     const outcome = await gateway.reload(load);
+    // The new config may refer to other files: those are watched from now on.
+    if (outcome.applied && latest !== undefined) watcher?.update(latest.files);
     // A certificate rotation does not wait for a config that validates (an applied reload re-read it already).
     if (!outcome.applied && why === 'SIGHUP') await gateway.reloadTls();
   };
   reload = () => void reloadConfig('SIGHUP');
-  const unwatch = values['watch-config'] ? watchConfigFile(file, () => void reloadConfig('config file changed'), { logger }) : undefined;
+  const watcher = values['watch-config'] ? watchConfigFile(file, config.files, () => void reloadConfig('config files changed'), { logger }) : undefined;
   try {
     await waitForShutdown(() => gateway.close(), 20_000, stop);
   } finally {
-    unwatch?.();
+    watcher?.stop();
     process.off('SIGHUP', onHangup);
   }
 }

@@ -76,6 +76,11 @@ export interface GatewayConfig {
   tracing?: TracingSettings;
   /** Problems that do not stop the start, such as plain-text passwords. */
   warnings: string[];
+  /**
+   * Every other file it was read from (absolute paths): secret files, PEMs, the allowlist, the
+   * JWKS. A reload re-reads them all; `serve --watch-config` watches them with the config file.
+   */
+  files: string[];
   /** The config with every secret replaced, safe for logs. */
   redacted(): unknown;
 }
@@ -435,6 +440,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
   const problems: string[] = [];
   const warnings: string[] = [];
 
+  const files = new Set<string>();
   const resolveSecret = async (secret: Secret, at: string): Promise<string> => {
     if (typeof secret === 'string') {
       warnings.push(`${at}: plain-text secret in the config; prefer { env: NAME } or { file: PATH } (${label})`);
@@ -445,6 +451,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
       if (value === undefined || value === '') problems.push(`${at}: environment variable ${secret.env} is not set (${label})`);
       return value ?? '';
     }
+    files.add(path.resolve(dir, secret.file));
     try {
       return (await readFile(path.resolve(dir, secret.file), 'utf8')).replace(/\r?\n$/, '');
     } catch (err) {
@@ -461,6 +468,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     if (s.tls && 'insecure' in s.tls) tls.insecure = true;
     if (s.tls && 'ca' in s.tls) {
       tls.caFile = path.resolve(dir, s.tls.ca);
+      files.add(tls.caFile);
       try {
         tls.ca = await readFile(tls.caFile, 'utf8');
         if (!tls.ca.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${at}.tls.ca: ${s.tls.ca} is not a PEM certificate (${label})`);
@@ -495,11 +503,12 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     }
   }
 
-  const auth = await resolveAuth(cfg.auth, { label, dir, resolveSecret, problems, warnings });
+  const auth = await resolveAuth(cfg.auth, { label, dir, resolveSecret, problems, warnings, files });
   let tls: ListenerTlsFiles | undefined;
   if (cfg.listen?.tls !== undefined) {
     const t = cfg.listen.tls;
     tls = { certFile: path.resolve(dir, t.cert), keyFile: path.resolve(dir, t.key), ...(t.ca !== undefined && { caFile: path.resolve(dir, t.ca) }) };
+    for (const f of [tls.certFile, tls.keyFile, tls.caFile]) if (f !== undefined) files.add(f);
     // Read now, so a broken certificate stops the start (and `check`) with the key's name.
     await readListenerTls(tls).catch((err: Error) => problems.push(`listen.tls: ${err.message} (${label})`));
   }
@@ -510,6 +519,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
   let operations: GatewayConfig['operations'];
   if (cfg.operations !== undefined) {
     const allowlistFile = path.resolve(dir, cfg.operations.allowlist);
+    files.add(allowlistFile);
     const mode = cfg.operations.mode ?? 'enforce';
     try {
       operations = { allowlistFile, allowlist: await loadAllowlist(allowlistFile), mode };
@@ -594,6 +604,7 @@ export async function parseConfig(raw: unknown, options: { file?: string; env?: 
     logLevel,
     ...(tracing !== undefined && { tracing }),
     warnings,
+    files: [...files],
     redacted: () => redactedConfig(config),
   };
   return config;

@@ -14,6 +14,8 @@ export interface AuthResolveContext {
   resolveSecret(secret: Secret, at: string): Promise<string>;
   problems: string[];
   warnings: string[];
+  /** The files read (absolute paths), for `--watch-config`. */
+  files: Set<string>;
 }
 
 /** Keys shorter than this are guessable by brute force over the network. */
@@ -63,6 +65,7 @@ export async function resolveAuth(raw: RawConfig['auth'], ctx: AuthResolveContex
     const j = raw.jwt;
     let jwks: JwtSettings['jwks'] = { keys: { keys: [] } };
     if (j.jwksFile !== undefined) {
+      ctx.files.add(path.resolve(ctx.dir, j.jwksFile));
       try {
         const parsed = JSON.parse(await readFile(path.resolve(ctx.dir, j.jwksFile), 'utf8')) as JSONWebKeySet;
         if (!Array.isArray(parsed?.keys) || parsed.keys.length === 0) problems.push(`auth.jwt.jwksFile: ${j.jwksFile} holds no "keys" array (${label})`);
@@ -87,6 +90,7 @@ export async function resolveAuth(raw: RawConfig['auth'], ctx: AuthResolveContex
       jwksCooldownS: j.jwksCooldownS ?? JWT_DEFAULTS.jwksCooldownS,
     };
     if (j.ca !== undefined) {
+      ctx.files.add(path.resolve(ctx.dir, j.ca));
       try {
         const pem = await readFile(path.resolve(ctx.dir, j.ca), 'utf8');
         if (!pem.includes('-----BEGIN CERTIFICATE-----')) problems.push(`auth.jwt.ca: ${j.ca} holds no PEM certificate (${label})`);

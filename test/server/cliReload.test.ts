@@ -72,7 +72,7 @@ describe('veeam-graph serve: config reload', () => {
     const em = sims.em[0]!;
     const logoffs = em.log.stats().logoffs;
     const serve = await startListening(['serve', '--config', file, '--watch-config'], { LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
-    await serve.logLine('watching the config file: a change reloads it');
+    await serve.logLine('watching the config file and the files it refers to: a change reloads it');
     expect(await sessionsBySource(serve.url)).toEqual({ 'em-1': 10, 'm365-1': 10 });
 
     // Written elsewhere and renamed over the file, as editors save.
@@ -85,6 +85,40 @@ describe('veeam-graph serve: config reload', () => {
     await serve.logLine('server removed: its session is closed');
     expect(em.log.stats().logoffs).toBe(logoffs + 1);
 
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toBe(0);
+  });
+
+  it('--watch-config: a rewritten password file is a reload that replaces that server (a rotated credential)', async () => {
+    const dir = await tempDir('vg-reload-');
+    const file = path.join(dir, 'gateway.yaml');
+    const secret = path.join(dir, 'em-1.password');
+    const em = full.servers.find((s) => s.name === 'em-1')!;
+    const password = await readFile(em.password.file, 'utf8');
+    await writeFile(secret, password, { mode: 0o600 });
+    await writeFile(file, YAML.stringify({ ...full, servers: [{ ...em, password: { file: secret } }] }));
+    const serve = await startListening(['serve', '--config', file, '--watch-config'], { LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+    await serve.logLine('watching the config file and the files it refers to: a change reloads it');
+    expect(await sessionsBySource(serve.url)).toEqual({ 'em-1': 10 });
+
+    // The secrets agent writes a new file and renames it over the old one.
+    await writeFile(`${secret}.new`, 'not-the-password', { mode: 0o600 });
+    await rename(`${secret}.new`, secret);
+    expect((await serve.logLine('config reloaded')).entry).toMatchObject({ changed: ['em-1'], added: [], removed: [] });
+    const refused = await fetch(`${serve.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-cache' },
+      body: JSON.stringify({ query: '{ restoreSessions(first: 1) { nodes { name } sourceErrors { source { name } code } } }' }),
+    });
+    expect(((await refused.json()) as { data: { restoreSessions: { sourceErrors: unknown[] } } }).data.restoreSessions.sourceErrors).toEqual([
+      { source: { name: 'em-1' }, code: 'UPSTREAM_AUTH_FAILED' },
+    ]);
+    await writeFile(`${secret}.new`, password, { mode: 0o600 });
+    await rename(`${secret}.new`, secret);
+    await serve.logLine('config reloaded', 1);
+    expect(await sessionsBySource(serve.url)).toEqual({ 'em-1': 10 });
+    expect(serve.stdout()).not.toContain(password.trim());
+    expect(serve.stdout()).not.toContain('not-the-password');
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);
   });
