@@ -59,6 +59,31 @@ describe('session changes', () => {
     sse.dispose();
   });
 
+  it('a subscriber filtering on states hears the FINISHED of a session it saw working (once), and nothing of the others', async () => {
+    h = await startLive({ sims: { em: 1, vbo: [], sessionsPerServer: 5 } });
+    const live = h;
+    const ws = wsClient(live);
+    const working = collect(ws.iterate({ query: CHANGES, variables: { filter: { states: ['WORKING'], vmName: 'followed-vm' } } }));
+    await until(() => live.gateway.subscriptions() === 1, 'subscribed');
+    await live.gateway.live.settled();
+    const followed = live.sims.em[0]!.live.startSession({ vmDisplayName: 'followed-vm' });
+    const other = live.sims.em[0]!.live.startSession({ vmDisplayName: 'other-vm' });
+    await live.tick(LIVE_DEFAULTS.fastPollMs);
+    await working.nth(1);
+    live.sims.em[0]!.live.finish(followed.id, 'Success');
+    live.sims.em[0]!.live.finish(other.id, 'Success');
+    await live.tick(LIVE_DEFAULTS.fastPollMs);
+    await working.nth(2);
+    // One more poll: nothing else comes (the session left once, the other never matched).
+    await live.tick(LIVE_DEFAULTS.fastPollMs);
+    expect(changes(working).map((e) => [e.type, e.session?.nativeId, e.session?.state])).toEqual([
+      ['STARTED', followed.id, 'WORKING'],
+      ['FINISHED', followed.id, 'STOPPED'],
+    ]);
+    await working.stop();
+    await ws.dispose();
+  });
+
   it('a running session that progresses is UPDATED with its changed fields', async () => {
     h = await startLive({ sims: { em: 1, vbo: [], sessionsPerServer: 5, world: { live: { sessionsPerHour: 0 } } } });
     const live = h;

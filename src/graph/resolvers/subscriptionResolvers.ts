@@ -36,6 +36,27 @@ function eventFilter(context: GraphContext, filter: ParsedFilter): (event: LiveE
   };
 }
 
+/**
+ * One subscription's memory of the sessions its filter let through: the event that takes such a
+ * session out of the filter (a `states: [WORKING]` subscriber's session that finishes, one whose
+ * result or state changes) passes once, so a client can drop what it shows; a session the
+ * subscription never saw stays out. Forgotten when the session finishes, so it is bounded by the
+ * sessions running.
+ */
+function followingLeaves(keep: (event: LiveEvent) => boolean | Promise<boolean>): (event: LiveEvent) => Promise<boolean> {
+  const seen = new Set<string>();
+  return async (event) => {
+    if (!('session' in event)) return keep(event);
+    const key = `${event.source}\u0000${event.session.nativeId.toLowerCase()}`;
+    if (await keep(event)) {
+      if (event.type === 'FINISHED') seen.delete(key);
+      else seen.add(key);
+      return true;
+    }
+    return seen.delete(key);
+  };
+}
+
 export const subscriptionResolvers: Resolvers = {
   Subscription: {
     restoreSessionChanged: {
@@ -43,7 +64,7 @@ export const subscriptionResolvers: Resolvers = {
         if (context.live === undefined) throw new GraphQLError('Subscriptions are not available here.', { extensions: { code: 'BAD_REQUEST' } });
         const filter = parseFilter(args.filter, context.sourceByName);
         const asked = askedSources(filter, context.sources, 'RestoreSession').map((s) => s.name);
-        return liveStream(context, asked, eventFilter(context, filter));
+        return liveStream(context, asked, followingLeaves(eventFilter(context, filter)));
       },
       resolve: (parent: unknown) => parent as never,
     },
