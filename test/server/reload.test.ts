@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ConfigError, type GatewayConfig } from '../../src/config/loadConfig.js';
+import { ConfigError, parseConfig, type GatewayConfig } from '../../src/config/loadConfig.js';
 import { collect, startLive, until, wsClient, type LiveHarness } from '../live/liveHarness.js';
 import { LIVE_DEFAULTS } from '../../src/sources/live/liveDefaults.js';
 
@@ -229,5 +229,44 @@ describe('config reload', () => {
     expect(harness.lines.some((l) => l.msg === 'live poller resumed from the previous poller checkpoint' && l.source === 'em-1')).toBe(true);
     await second.stop();
     await after.dispose();
+  });
+
+  it('a key the reload removes is refused at once: its queries get 401, its subscriptions are closed and cannot come back', async () => {
+    const KEEP = 'kept-key-0123456789abcdef';
+    const DROP = 'revoked-key-0123456789abcdef';
+    const keys = (names: string[]) => ({
+      auth: { apiKeys: names.map((name) => ({ name, key: { env: name === 'keep' ? 'K_KEEP' : 'K_DROP' }, scopes: ['read'] })) },
+    });
+    h = await startLive({ sims: { em: 1, vbo: [], sessionsPerServer: 3 }, config: keys(['keep', 'drop']), env: { K_KEEP: KEEP, K_DROP: DROP } });
+    const harness = h;
+    const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+    expect((await harness.gql('{ sources { name } }', undefined, auth(DROP))).status).toBe(200);
+    const revoked = wsClient(harness, { Authorization: `Bearer ${DROP}` });
+    const closed = new Promise<number>((resolve) => revoked.on('closed', (event) => resolve((event as { code: number }).code)));
+    revoked.subscribe(
+      { query: 'subscription { restoreSessionChanged { type } }' },
+      { next: () => undefined, error: () => undefined, complete: () => undefined },
+    );
+    await until(() => harness.gateway.subscriptions() === 1, 'subscribed');
+
+    // The same config but for the revoked key (built as the CLI would, from the raw config).
+    const raw = {
+      listen: { host: '127.0.0.1', port: 0 },
+      servers: harness.sims.describe().servers.map((s) => ({ name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: 'PW' } })),
+      defaults: { retry: { limit: 0 } },
+      ...keys(['keep']),
+    };
+    const next = await parseConfig(raw, { env: { PW: harness.sims.em[0]!.password, K_KEEP: KEEP } });
+    expect(await harness.gateway.reload(next)).toMatchObject({ applied: true });
+    expect(await closed).toBe(1012);
+    expect((await harness.gql('{ sources { name } }', undefined, auth(DROP))).status).toBe(401);
+    expect((await harness.gql('{ sources { name } }', undefined, auth(KEEP))).status).toBe(200);
+    // The reconnect with the revoked key is refused at connection_init (4403).
+    const again = wsClient(harness, { Authorization: `Bearer ${DROP}` });
+    const refused = new Promise<number>((resolve) => again.on('closed', (event) => resolve((event as { code: number }).code)));
+    again.subscribe({ query: 'subscription { restoreSessionChanged { type } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    expect(await refused).toBe(4403);
+    await revoked.dispose();
+    await again.dispose();
   });
 });
