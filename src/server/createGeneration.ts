@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -206,6 +206,9 @@ export async function createGeneration(config: GatewayConfig, upstream: Upstream
         // The default landing page loads Apollo Sandbox from a CDN; backup networks are air-gapped.
         // No drain plugin: the listener outlives this server, the gateway drains it (createGateway).
         ApolloServerPluginLandingPageDisabled(),
+        // No @cacheControl hints in the schema: Apollo's default cache-control plugin would only wrap
+        // every field's resolver (willResolveField) to compute a policy nobody sets.
+        ApolloServerPluginCacheControlDisabled(),
         ...((graph.plugins ?? []) as ApolloServerPlugin<BaseContext>[]),
         // Before the cost limit: an unlisted document is refused as such, not for its cost.
         ...(ops

@@ -23,8 +23,29 @@ export function optionalWireDate(text: string | undefined): string | undefined {
   return text === undefined || text.trim() === '' || isSentinelDate(text) ? undefined : text;
 }
 
+/**
+ * Wire times repeat: the same records are served from memory to query after query, and every
+ * merge, sort key and `DateTime` field reads their times again. Parsing is a regular expression
+ * and `Date.parse` each time (the second-largest cost of a warm page in a CPU profile), so recent
+ * texts are remembered; cleared when full, which bounds it without bookkeeping.
+ */
+const MEMO_MAX = 20_000;
+const msMemo = new Map<string, number>();
+const dateTimeMemo = new Map<string, string | null>();
+
+function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
 /** Epoch ms (floor) of a wire time; NaN when it is not ISO 8601. A time without zone is read as UTC. */
 export function wireTimeMs(text: string): number {
+  const known = msMemo.get(text);
+  return known !== undefined ? known : remember(msMemo, text, parseWireTimeMs(text));
+}
+
+function parseWireTimeMs(text: string): number {
   const m = ISO.exec(text.trim());
   if (!m) return Number.NaN;
   const ms = (m[2] ?? '').padEnd(3, '0').slice(0, 3);
@@ -34,9 +55,11 @@ export function wireTimeMs(text: string): number {
 
 /** The DateTime scalar's output: ISO 8601 UTC with milliseconds, or null for an unreadable time. */
 export function toDateTime(text: string | undefined | null): string | null {
-  if (text === undefined || text === null || text === '' || isSentinelDate(text)) return null;
-  const ms = wireTimeMs(text);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  if (text === undefined || text === null || text === '') return null;
+  const known = dateTimeMemo.get(text);
+  if (known !== undefined) return known;
+  const ms = isSentinelDate(text) ? Number.NaN : wireTimeMs(text);
+  return remember(dateTimeMemo, text, Number.isNaN(ms) ? null : new Date(ms).toISOString());
 }
 
 /**

@@ -118,6 +118,7 @@ export class MemorySource implements Source {
    */
   private readonly slowSince = new Map<string, number>();
   private readonly listeners = new Set<(event: SourceEvent) => void>();
+  private readonly stampedLists = new WeakMap<object, { asOf: number | undefined; items: EntityRecord[] }>();
 
   constructor(
     private readonly inner: Source,
@@ -440,7 +441,21 @@ export class MemorySource implements Source {
         },
       ),
     );
-    return { items: value.items.map((r) => stamp(r, freshness)), complete: value.complete, unapplied: new Set(value.unapplied), freshness };
+    return { items: this.stamped(value, freshness), complete: value.complete, unapplied: new Set(value.unapplied), freshness };
+  }
+
+  /**
+   * The items of a stored list with their freshness. A fresh read of the same stored list stamps
+   * the same way every time, so those copies are made once per list and shared (a warm page reads
+   * the same lists query after query); a stale read is stamped anew. Each caller gets its own array.
+   */
+  private stamped<T extends EntityRecord>(value: StoredList<T>, freshness: Freshness): T[] {
+    if (freshness.stale) return value.items.map((r) => stamp(r, freshness));
+    const memo = this.stampedLists.get(value) as { asOf: number | undefined; items: T[] } | undefined;
+    if (memo !== undefined && memo.asOf === freshness.asOf) return memo.items.slice();
+    const items = value.items.map((r) => stamp(r, freshness));
+    this.stampedLists.set(value, { asOf: freshness.asOf, items });
+    return items.slice();
   }
 
   /**
