@@ -51,7 +51,7 @@ export const METRIC_NAMES = {
 } as const;
 
 /** How a config reload ended (the `result` label of `veeam_graph_config_reloads_total`). */
-export type ConfigReloadResult = 'applied' | 'invalid' | 'refused' | 'failed';
+export type ConfigReloadResult = 'applied' | 'unchanged' | 'invalid' | 'refused' | 'failed';
 
 /** Why the gateway's door refused a request (the `reason` label of `veeam_graph_access_denied_total`). */
 export type AccessDeniedReason =
@@ -192,7 +192,7 @@ export class GatewayMetrics {
     });
     this.configReloads = new Counter({
       name: METRIC_NAMES.configReloads,
-      help: 'Config reloads (SIGHUP, --watch-config) by result: applied, invalid (the file did not validate), refused (it would open the gateway off loopback without auth), failed (it could not be built).',
+      help: 'Config reloads (SIGHUP, --watch-config) by result: applied, unchanged (the running config already; nothing swapped), invalid (the file did not validate), refused (it would open the gateway off loopback without auth), failed (it could not be built).',
       labelNames: ['result'],
       registers,
     });
@@ -327,7 +327,7 @@ export class GatewayMetrics {
   /** One config reload. */
   recordConfigReload(result: ConfigReloadResult): void {
     this.configReloads.inc({ result });
-    this.lastReloadSuccessful.set(result === 'applied' ? 1 : 0);
+    this.lastReloadSuccessful.set(result === 'applied' || result === 'unchanged' ? 1 : 0);
   }
 
   /** One HTTP attempt to a Veeam server. */

@@ -50,6 +50,8 @@ export interface GatewayOptions {
 export interface ReloadOutcome extends UpstreamChange {
   /** Whether the new config serves new requests now. */
   applied: boolean;
+  /** The config was the running one already: nothing was swapped, no subscription closed. */
+  unchanged?: boolean;
   /** Changed keys that only a restart applies (`listen.host`, `listen.port`, `listen.tls` on or off, `tracing`): their running value stays. */
   restartNeeded: string[];
   /** Why the config was not applied (invalid, unsafe, or it could not be built); never a secret. */
@@ -122,6 +124,11 @@ function announce(config: GatewayConfig, logger: Logger): void {
       `auth.mode is none: anyone who reaches ${config.listen.host}:${config.listen.port} can query the gateway without credentials`,
     );
   }
+}
+
+/** Whether two loaded configs say the same (their functions aside: `redacted` is a closure of each). */
+function sameConfig(a: GatewayConfig, b: GatewayConfig): boolean {
+  return isDeepStrictEqual({ ...a, redacted: undefined }, { ...b, redacted: undefined });
 }
 
 /** Keys of `next` that differ from the running config and only a restart applies. */
@@ -279,6 +286,14 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return refused(problems.join('; '), 'invalid');
     }
     const running = current;
+    // The same config again (a SIGHUP from a config tool, a file saved unchanged): nothing to swap,
+    // and no subscriber is disconnected. The certificate files may still have been renewed.
+    if (sameConfig(running.config, next)) {
+      if (listenTls !== undefined && tls !== undefined) await applyTls(listenTls);
+      logger.info({ ...(next.file !== undefined && { file: next.file }) }, 'config unchanged: nothing to reload');
+      metrics.recordConfigReload('unchanged');
+      return { applied: true, unchanged: true, added: [], removed: [], changed: [], kept: running.sources.map((s) => s.name), restartNeeded: [] };
+    }
     const restartNeeded = restartKeys(running.config, next);
     // The door is judged for where the listener really is, not where the new file would put it.
     const unsafeNext = unsafeListenProblem(config.listen.host, next.auth);

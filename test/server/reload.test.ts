@@ -141,6 +141,44 @@ describe('config reload', () => {
     expect(await ids('em-1')).toEqual(em2);
   });
 
+  it('the same config again is no reload: nothing swapped, no subscriber disconnected, no session touched', async () => {
+    const harness = await start();
+    await harness.gql(SESSIONS);
+    const client = wsClient(harness);
+    let closed = false;
+    client.on('closed', () => (closed = true));
+    client.subscribe(
+      { query: 'subscription { restoreSessionChanged { type } }' },
+      { next: () => undefined, error: () => undefined, complete: () => undefined },
+    );
+    await until(() => harness.gateway.subscriptions() === 1, 'subscribed');
+    const live = harness.gateway.live;
+    // What a config tool's SIGHUP or an unchanged save gives: the same file, loaded again.
+    const again = await parseConfig(
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        servers: harness.sims.describe().servers.map((s) => ({
+          name: s.name,
+          kind: s.kind,
+          url: s.url,
+          ...(s.apiVersion ? { apiVersion: s.apiVersion } : {}),
+          username: s.username,
+          password: { env: `PW_${s.name.replace(/-/g, '_')}` },
+        })),
+        defaults: { retry: { limit: 0 } },
+      },
+      { env: Object.fromEntries(harness.sims.describe().servers.map((s) => [`PW_${s.name.replace(/-/g, '_')}`, s.password])) },
+    );
+    expect(await harness.gateway.reload(again)).toMatchObject({ applied: true, unchanged: true, kept: ['em-1', 'em-2', 'm365-1'] });
+    expect(harness.gateway.live).toBe(live);
+    expect(harness.gateway.subscriptions()).toBe(1);
+    expect(closed).toBe(false);
+    for (const em of harness.sims.em) expect(em.log.stats()).toMatchObject({ logons: 1, logoffs: 0 });
+    const metrics = await (await fetch(`${harness.gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/^veeam_graph_config_reloads_total\{result="unchanged"\} 1$/m);
+    await client.dispose();
+  });
+
   it('a config that does not validate is logged and ignored: the running one keeps serving', async () => {
     const harness = await start();
     const outcome = await harness.gateway.reload(async () => {
@@ -210,7 +248,8 @@ describe('config reload', () => {
     await harness.tick(LIVE_DEFAULTS.fastPollMs);
     expect((await first.nth(1)).data?.restoreSessionChanged).toEqual({ type: 'STARTED', session: { nativeId: s1.id } });
 
-    await harness.gateway.reload(harness.config);
+    // Any change makes a new generation (and closes the subscriptions, 1012).
+    await harness.gateway.reload({ ...harness.config, limits: { ...harness.config.limits, maxDepth: harness.config.limits.maxDepth + 1 } });
     await first.done;
     await before.dispose();
     // While the client reconnects: s1 finishes, s2 starts.
