@@ -132,6 +132,7 @@ export const authSchema = z.strictObject({
       scopesClaim: z.string().min(1).optional(),
       clockToleranceS: z.number().int().min(0).max(300, 'at most 300 seconds').optional(),
       jwksCooldownS: z.number().int().min(0).max(3600).optional(),
+      jwksMaxStaleS: z.number().int().min(0).max(604_800, 'at most 604800 seconds (7 days)').optional(),
       ca: z.string().min(1, 'expected a PEM file path').optional(),
     })
     .refine((j) => (j.jwksFile === undefined) !== (j.jwksUrl === undefined), { error: 'expected exactly one of jwksFile or jwksUrl' })

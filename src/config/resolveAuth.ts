@@ -88,6 +88,7 @@ export async function resolveAuth(raw: RawConfig['auth'], ctx: AuthResolveContex
       scopesClaim: j.scopesClaim ?? JWT_DEFAULTS.scopesClaim,
       clockToleranceS: j.clockToleranceS ?? JWT_DEFAULTS.clockToleranceS,
       jwksCooldownS: j.jwksCooldownS ?? JWT_DEFAULTS.jwksCooldownS,
+      jwksMaxStaleS: j.jwksMaxStaleS ?? JWT_DEFAULTS.jwksMaxStaleS,
     };
     if (j.ca !== undefined) {
       ctx.files.add(path.resolve(ctx.dir, j.ca));

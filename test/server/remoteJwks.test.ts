@@ -69,7 +69,7 @@ describe('a remote JWKS over https from a private CA (auth.jwt.ca), on the gatew
     jwksUrl = `https://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks.json`;
     caFile = path.join(await tempDir('vg-jwks-'), 'corp-ca.pem');
     await writeFile(caFile, ca.cert);
-    const jwt = { issuer: ISSUER, audience: AUDIENCE, jwksUrl, algorithms: ['ES256'], jwksCooldownS: 60 };
+    const jwt = { issuer: ISSUER, audience: AUDIENCE, jwksUrl, algorithms: ['ES256'], jwksCooldownS: 60, jwksMaxStaleS: 3600 };
     h = await startHarness({ sims: { em: 1, vbo: [], sessionsPerServer: 1 }, config: { auth: { jwt: { ...jwt, ca: caFile } } } });
     // The same IdP without auth.jwt.ca: its certificate does not verify.
     strict = await startHarness({ sims: { em: 1, vbo: [], sessionsPerServer: 1 }, config: { auth: { jwt } } });
@@ -107,14 +107,20 @@ describe('a remote JWKS over https from a private CA (auth.jwt.ca), on the gatew
     expect(fetches).toBe(before + 2);
   });
 
-  it('keeps verifying with the keys it has while the IdP is down past their age, and says so', async () => {
+  it('keeps verifying with the keys it has while the IdP is down past their age, for jwksMaxStaleS, and says so', async () => {
     down = true;
     const before = fetches;
     h.clock.advance(11 * 60_000);
     expect(await status(h, await token('k1'))).toBe(200);
     expect(fetches).toBe(before + 1);
     expect(h.lines.some((l) => l.msg === 'JWKS refetch failed; verifying with the keys fetched before')).toBe(true);
+    // Past 10 minutes + jwksMaxStaleS (3600 s) without a successful fetch: no key is trusted any more.
+    h.clock.advance(3600_000);
+    const res = await h.gql('{ sources { name } }', undefined, bearer(await token('k1')));
+    expect([res.status, res.body.errors?.[0]?.extensions?.code]).toEqual([503, 'AUTH_UNAVAILABLE']);
+    // The IdP back: the next token fetches and verifies.
     down = false;
+    expect(await status(h, await token('k1'))).toBe(200);
   });
 });
 

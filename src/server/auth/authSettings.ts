@@ -30,6 +30,8 @@ export interface JwtSettings {
   clockToleranceS: number;
   /** Shortest time between two JWKS fetches caused by unknown `kid`s, seconds. */
   jwksCooldownS: number;
+  /** How long past their 10 minutes remote keys still verify while the JWKS cannot be fetched, seconds. */
+  jwksMaxStaleS: number;
   /** PEM of the CA that signed the JWKS server's certificate (`auth.jwt.ca`, read at load); default the system's. */
   ca?: string;
 }
@@ -52,7 +54,13 @@ export interface AuthSettings {
 }
 
 /** The default of `auth.jwt`'s optional keys. */
-export const JWT_DEFAULTS = { algorithms: ['RS256', 'ES256', 'EdDSA'], scopesClaim: 'scope', clockToleranceS: 30, jwksCooldownS: 30 } as const;
+export const JWT_DEFAULTS = {
+  algorithms: ['RS256', 'ES256', 'EdDSA'],
+  scopesClaim: 'scope',
+  clockToleranceS: 30,
+  jwksCooldownS: 30,
+  jwksMaxStaleS: 86_400,
+} as const;
 
 /** Anonymous scopes with `auth.mode: none` when `anonymousScopes` is not given: queries and metrics, no upstream details. */
 export const OPEN_ANONYMOUS_SCOPES: readonly Scope[] = ['read', 'metrics'];

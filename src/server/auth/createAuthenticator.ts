@@ -52,7 +52,15 @@ export function createAuthenticator(settings: AuthSettings, options: { logger: L
   if (jwt !== undefined) {
     getKey =
       'url' in jwt.jwks
-        ? createRemoteKeySet(new URL(jwt.jwks.url), { now, maxAgeMs: 600_000, cooldownMs: jwt.jwksCooldownS * 1000, timeoutMs: 5000, ca: jwt.ca, logger: log })
+        ? createRemoteKeySet(new URL(jwt.jwks.url), {
+            now,
+            maxAgeMs: 600_000,
+            maxStaleMs: jwt.jwksMaxStaleS * 1000,
+            cooldownMs: jwt.jwksCooldownS * 1000,
+            timeoutMs: 5000,
+            ca: jwt.ca,
+            logger: log,
+          })
         : createLocalJWKSet(jwt.jwks.keys);
   }
 

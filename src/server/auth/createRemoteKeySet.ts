@@ -16,6 +16,8 @@ export interface RemoteKeySetOptions {
   cooldownMs: number;
   /** Bound on one fetch, ms. */
   timeoutMs: number;
+  /** How long past `maxAgeMs` the keys fetched before still verify while refetches fail, ms (`auth.jwt.jwksMaxStaleS`). */
+  maxStaleMs: number;
   /** PEM of the CA that signed the IdP's certificate (`auth.jwt.ca`), for a private PKI. */
   ca?: string | undefined;
   logger: Logger;
@@ -30,8 +32,8 @@ export interface RemoteKeySetOptions {
  * - Fetched on first use, again once older than `maxAgeMs`, and at once for a token whose `kid`
  *   is unknown (a rotated key) unless the last fetch is younger than `cooldownMs`.
  * - Concurrent needs share one fetch.
- * - A refetch that fails keeps the keys it has (an IdP blip does not lock every user out; rotated
- *   keys still verify until the next success); without any keys, {@link JwksUnavailableError}.
+ * - A refetch that fails keeps the keys it has for at most `maxStaleMs` past their age (an IdP
+ *   blip does not lock every user out); without keys, or past that, {@link JwksUnavailableError}.
  */
 export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions): JWTVerifyGetKey & { fetches(): number } {
   let keys: JWTVerifyGetKey | undefined;
@@ -65,7 +67,8 @@ export function createRemoteKeySet(url: URL, options: RemoteKeySetOptions): JWTV
     try {
       await inFlight;
     } catch (err) {
-      if (keys === undefined) throw err;
+      // Past the stale bound a signing key the IdP may have revoked is not trusted any longer.
+      if (keys === undefined || options.now() - fetchedAt > options.maxAgeMs + options.maxStaleMs) throw err;
       options.logger.warn({ err: { message: (err as Error).message } }, 'JWKS refetch failed; verifying with the keys fetched before');
     }
   };
