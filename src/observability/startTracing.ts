@@ -23,6 +23,8 @@ export interface StartTracingOptions {
   scheduledDelayMillis?: number;
   /** How long `shutdown()` waits for the last export, ms (the exporter retries a collector that is down). Default 2000. */
   shutdownTimeoutMs?: number;
+  /** How long one export may take, retries included, ms. Default: the exporter's (`OTEL_EXPORTER_OTLP_TIMEOUT`, else 10000). */
+  exportTimeoutMs?: number;
 }
 
 /** Whether `provider` is the API's global one (the API hands out a proxy; its delegate is the real provider). */
@@ -83,7 +85,13 @@ export async function startTracing(settings: TracingSettings, options: StartTrac
       }
     }
   };
-  const exporter: SpanExporter = options.exporter ?? new exporterModule!.OTLPTraceExporter({ url: settings.endpoint, headers: { ...settings.headers } });
+  const exporter: SpanExporter =
+    options.exporter ??
+    new exporterModule!.OTLPTraceExporter({
+      url: settings.endpoint,
+      headers: { ...settings.headers },
+      ...(options.exportTimeoutMs !== undefined && { timeoutMillis: options.exportTimeoutMs }),
+    });
   const resource = resources.defaultResource().merge(
     resources.resourceFromAttributes({
       ...settings.resourceAttributes,
