@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ConfigError, parseConfig, type GatewayConfig } from '../../src/config/loadConfig.js';
+import { ConfigError, type GatewayConfig } from '../../src/config/loadConfig.js';
+import { simConfig } from './gatewayHarness.js';
 import { collect, startLive, until, wsClient, type LiveHarness } from '../live/liveHarness.js';
 import { LIVE_DEFAULTS } from '../../src/sources/live/liveDefaults.js';
 
@@ -154,21 +155,7 @@ describe('config reload', () => {
     await until(() => harness.gateway.subscriptions() === 1, 'subscribed');
     const live = harness.gateway.live;
     // What a config tool's SIGHUP or an unchanged save gives: the same file, loaded again.
-    const again = await parseConfig(
-      {
-        listen: { host: '127.0.0.1', port: 0 },
-        servers: harness.sims.describe().servers.map((s) => ({
-          name: s.name,
-          kind: s.kind,
-          url: s.url,
-          ...(s.apiVersion ? { apiVersion: s.apiVersion } : {}),
-          username: s.username,
-          password: { env: `PW_${s.name.replace(/-/g, '_')}` },
-        })),
-        defaults: { retry: { limit: 0 } },
-      },
-      { env: Object.fromEntries(harness.sims.describe().servers.map((s) => [`PW_${s.name.replace(/-/g, '_')}`, s.password])) },
-    );
+    const again = await simConfig(harness.sims);
     expect(await harness.gateway.reload(again)).toMatchObject({ applied: true, unchanged: true, kept: ['em-1', 'em-2', 'm365-1'] });
     expect(harness.gateway.live).toBe(live);
     expect(harness.gateway.subscriptions()).toBe(1);
@@ -289,13 +276,7 @@ describe('config reload', () => {
     await until(() => harness.gateway.subscriptions() === 1, 'subscribed');
 
     // The same config but for the revoked key (built as the CLI would, from the raw config).
-    const raw = {
-      listen: { host: '127.0.0.1', port: 0 },
-      servers: harness.sims.describe().servers.map((s) => ({ name: s.name, kind: s.kind, url: s.url, username: s.username, password: { env: 'PW' } })),
-      defaults: { retry: { limit: 0 } },
-      ...keys(['keep']),
-    };
-    const next = await parseConfig(raw, { env: { PW: harness.sims.em[0]!.password, K_KEEP: KEEP } });
+    const next = await simConfig(harness.sims, keys(['keep']), { K_KEEP: KEEP });
     expect(await harness.gateway.reload(next)).toMatchObject({ applied: true });
     expect(await closed).toBe(1012);
     expect((await harness.gql('{ sources { name } }', undefined, auth(DROP))).status).toBe(401);
