@@ -48,6 +48,7 @@ export const METRIC_NAMES = {
   subscriptionExecutions: 'veeam_graph_subscription_event_executions_total',
   configReloads: 'veeam_graph_config_reloads_total',
   configLastReloadSuccessful: 'veeam_graph_config_last_reload_successful',
+  configInfo: 'veeam_graph_config_info',
 } as const;
 
 /** How a config reload ended (the `result` label of `veeam_graph_config_reloads_total`). */
@@ -90,6 +91,7 @@ export class GatewayMetrics {
   private readonly configReloads: Counter<'result'>;
   private readonly subscriptionExecutions: Counter<'execution'>;
   private readonly lastReloadSuccessful: Gauge;
+  private readonly configInfo: Gauge<'digest'>;
   private readonly routes = new Map<string, Set<string>>();
   private readonly upstreamErrors: Counter<'source' | 'code'>;
   private readonly upstreamRetries: Counter<'source'>;
@@ -202,6 +204,12 @@ export class GatewayMetrics {
       registers,
     });
     this.lastReloadSuccessful.set(1);
+    this.configInfo = new Gauge({
+      name: METRIC_NAMES.configInfo,
+      help: 'Always 1; `digest` is a short SHA-256 of the config serving now, secrets left out: replicas that differ run different configs.',
+      labelNames: ['digest'],
+      registers,
+    });
     const liveStats = (): { subscriptions: number; connections: number; pollers: number } => this.liveStats();
     new Gauge({
       name: METRIC_NAMES.subscriptions,
@@ -322,6 +330,12 @@ export class GatewayMetrics {
   /** One subscription event resolved for one subscriber: executed, or shared with another subscription. */
   recordSubscriptionExecution(shared: boolean): void {
     this.subscriptionExecutions.inc({ execution: shared ? 'shared' : 'executed' });
+  }
+
+  /** The config that serves now (at start and after every applied reload). */
+  setConfigDigest(digest: string): void {
+    this.configInfo.reset();
+    this.configInfo.set({ digest }, 1);
   }
 
   /** One config reload. */

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
+import { configDigest } from '../config/configDigest.js';
 import { ConfigError, type GatewayConfig } from '../config/loadConfig.js';
 import { packageVersion } from '../cli/version.js';
 import { startConfiguredTracing, type GatewayTracing } from '../observability/startTracing.js';
@@ -216,6 +217,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     throw err;
   }
   watch(current);
+  metrics.setConfigDigest(configDigest(config));
 
   // Every request and upgrade goes to the generation that serves now; in-flight ones stay where they began.
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => current.handle(req, res);
@@ -312,6 +314,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     }
     current = generation;
     watch(generation);
+    metrics.setConfigDigest(configDigest(next));
     logger.level = next.logLevel;
     announce(next, logger);
     if (listenTls !== undefined && next.listen.tls !== undefined && tls !== undefined) await applyTls(next.listen.tls);

@@ -38,6 +38,11 @@ async function start(): Promise<LiveHarness> {
   return h;
 }
 
+/** The `digest` labels of `veeam_graph_config_info`. */
+function digests(metrics: string): string[] {
+  return [...metrics.matchAll(/^veeam_graph_config_info\{digest="([0-9a-f]+)"\} 1$/gm)].map((m) => m[1]!);
+}
+
 function emSim(harness: LiveHarness, name: string) {
   return harness.sims.em.find((e) => e.name === name)!;
 }
@@ -46,10 +51,13 @@ describe('config reload', () => {
   it('adds a server: its sessions merge into the next query, and the unchanged servers keep their session', async () => {
     const harness = await start();
     await harness.gql(SESSIONS);
+    const startDigest = digests(await (await fetch(`${harness.gateway.url}/metrics`)).text())[0];
+    expect(startDigest).toMatch(/^[0-9a-f]{16}$/);
     const reduced = await harness.gateway.reload(withServers(harness.config, ['em-1', 'm365-1']));
     expect(reduced).toMatchObject({ applied: true, removed: ['em-2'], kept: ['em-1', 'm365-1'], added: [] });
     const before = await harness.gql(SESSIONS);
     expect(bySource(before.body as SessionsBody)).toEqual({ 'em-1': 12, 'm365-1': 12 });
+    expect(digests(await (await fetch(`${harness.gateway.url}/metrics`)).text())).not.toEqual([startDigest]);
     const em2Requests = emSim(harness, 'em-2').log.all().length;
 
     const added = await harness.gateway.reload(harness.config);
@@ -70,6 +78,8 @@ describe('config reload', () => {
     expect(reloaded.at(-1)).toMatchObject({ added: ['em-2'], kept: ['em-1', 'm365-1'] });
     const metrics = await (await fetch(`${harness.gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/^veeam_graph_config_reloads_total\{result="applied"\} 2$/m);
+    // Back to the first config: back to its digest (and one digest at a time).
+    expect(digests(metrics)).toEqual([startDigest]);
     expect(metrics).toMatch(/^veeam_graph_source_up\{source="em-2",kind="enterprise-manager"\} 1$/m);
   });
 
@@ -156,7 +166,9 @@ describe('config reload', () => {
     const live = harness.gateway.live;
     // What a config tool's SIGHUP or an unchanged save gives: the same file, loaded again.
     const again = await simConfig(harness.sims);
+    const digestBefore = digests(await (await fetch(`${harness.gateway.url}/metrics`)).text());
     expect(await harness.gateway.reload(again)).toMatchObject({ applied: true, unchanged: true, kept: ['em-1', 'em-2', 'm365-1'] });
+    expect(digests(await (await fetch(`${harness.gateway.url}/metrics`)).text())).toEqual(digestBefore);
     expect(harness.gateway.live).toBe(live);
     expect(harness.gateway.subscriptions()).toBe(1);
     expect(closed).toBe(false);
