@@ -47,9 +47,13 @@ let base = '';
 /** Root URLs of the demo's simulated servers by name (their `/_sim/*` control routes live there). */
 let sims = new Map<string, string>();
 
-/** Starts `veeam-graph demo --port 0` and resolves with the gateway's base URL and the simulators' URLs it prints. */
+/**
+ * Starts `veeam-graph demo --port 0 --still` and resolves with the gateway's base URL and the
+ * simulators' URLs it prints. A still world: the subscription tab's pane shows the newest event
+ * only, and a moving world's UPDATED events would replace the ones the test waits for.
+ */
 function startDemo(): Promise<{ base: string; sims: Map<string, string> }> {
-  demo = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts'), 'demo', '--port', '0'], {
+  demo = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts'), 'demo', '--port', '0', '--still'], {
     stdio: 'pipe',
     env: { ...process.env, LOG_LEVEL: 'warn' },
   });
@@ -204,9 +208,9 @@ const executeButton = (page: Page, state: 'Execute' | 'Stop') => page.locator(`.
  * Runs the open subscription tab with {@link HEADERS} typed into the Headers tab. It must open
  * `POST /graphql/stream` (GraphQL over SSE) on this origin with the tab's document and those
  * headers, and stream: the run button turns into a stop button. The demo's servers are healthy,
- * so an event is made: `em-2` fails (its poller reports `SOURCE_DOWN` at its next poll, within
- * `live.slowPollMs`), and the result pane shows the event as it arrives.
- * Then the stop button ends the subscription.
+ * so events are made: `em-2` fails (its poller reports `SOURCE_DOWN` at its next poll, within
+ * `live.slowPollMs`) and comes back (`SOURCE_UP` at the next poll after its backoff), and the
+ * result pane shows each event as it arrives. Then the stop button ends the subscription.
  */
 async function runSubscriptionTab(page: Page, t: PageTab): Promise<void> {
   await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
@@ -239,9 +243,8 @@ async function runSubscriptionTab(page: Page, t: PageTab): Promise<void> {
   } finally {
     await setFaults('em-2', []);
   }
-  // The pane shows the newest event only: SOURCE_UP comes, but the demo's running sessions'
-  // UPDATED events replace it within seconds (seen: the pane held an UPDATED, /metrics em-2 up and
-  // its circuit closed). SOURCE_UP is proven over SSE in test/live; the page test stops here.
+  // Back: the poller's next poll (within its backoff) is SOURCE_UP, and nothing replaces it.
+  await resultPane(page, '"SOURCE_UP"').filter({ hasText: '"em-2"' }).waitFor(WAIT);
   const pane = await page.locator('.graphiql-response .view-lines').innerText();
   expect(pane).not.toMatch(/"errors"/);
 
